@@ -1,0 +1,247 @@
+# cython: language_level=3
+"""Native half of the ACK runtime and of the installer.
+
+Thin bindings over runtime.c: the shared event ring, the SIGSYS handler's
+process-wide state, and the two syscalls that install a filter.  The Python
+API is in seccomp_ack.runtime and seccomp_ack.install.
+"""
+
+from libc.stdint cimport int32_t, int64_t, uint32_t, uint64_t, uintptr_t
+from libc.stdlib cimport free, malloc
+from posix.mman cimport (MAP_ANONYMOUS, MAP_FAILED, MAP_SHARED, PROT_READ,
+                         PROT_WRITE, mmap, munmap)
+
+from seccomp_ack.errors import raise_oserror
+
+
+cdef extern from "runtime.h" nogil:
+    enum:
+        SA_NREGS
+        SA_EV_REGS
+        SA_EV_NORETURN
+        SA_EV_REFUSED
+        SA_EV_EMULATED
+
+    struct sa_event:
+        uint64_t seq
+        int32_t pid
+        int32_t tid
+        int32_t nr
+        uint32_t arch
+        uint32_t data
+        uint32_t flags
+        uint64_t args[6]
+        int64_t ret
+        uint64_t ip
+        uint64_t time_ns
+        uint64_t regs[23]
+
+    struct sa_counters:
+        uint64_t reported
+        uint64_t dropped
+        uint64_t silenced
+        uint64_t quiet
+        uint64_t foreign
+        uint64_t refused
+        uint64_t faults
+        uint64_t wakeups
+
+    struct sa_ring:
+        uint32_t capacity
+        uint32_t want_regs
+        uint64_t head
+        uint64_t tail
+        uint64_t lost
+        sa_counters counters
+
+    size_t sa_ring_bytes(uint32_t capacity)
+    void sa_ring_init(sa_ring *ring, uint32_t capacity)
+    size_t sa_ring_drain(sa_ring *ring, sa_event *out, size_t max)
+    int sa_ring_skip_stuck(sa_ring *ring)
+    void sa_ring_wait(sa_ring *ring, int timeout_ms)
+    uint64_t sa_ring_pending(sa_ring *ring)
+    int sa_runtime_install(sa_ring *ring, int vdso_clock)
+    void sa_register_cookie(unsigned cookie, unsigned data)
+    void sa_set_silenced(unsigned nr, int on)
+    void sa_set_quiet_thread(int on)
+    uintptr_t sa_trampoline_address()
+    long sa_set_no_new_privs()
+    long sa_install_filter(const void *insns, unsigned count, unsigned flags)
+
+
+EV_REGS = SA_EV_REGS
+EV_NORETURN = SA_EV_NORETURN
+EV_REFUSED = SA_EV_REFUSED
+EV_EMULATED = SA_EV_EMULATED
+NREGS = SA_NREGS
+
+#: Rings that were ever given to the handler are never unmapped: a child or
+#: a late trap could still write into them.
+_pinned = []
+
+
+cdef class Ring:
+    """A bounded event ring in a MAP_SHARED mapping.
+
+    Producers are SIGSYS handlers, in this process and in its forked
+    children; there is one consumer, the caller of drain().
+    """
+
+    cdef sa_ring *ring
+    cdef size_t nbytes
+    cdef sa_event *buf
+    cdef size_t bufcap
+
+    def __cinit__(self, uint32_t capacity=4096, bint regs=False):
+        if capacity < 2 or capacity > (1 << 24) or \
+                capacity & (capacity - 1):
+            raise ValueError(
+                f"ring capacity {capacity} must be a power of two in "
+                f"2..{1 << 24}")
+        self.nbytes = sa_ring_bytes(capacity)
+        cdef void *p = mmap(NULL, self.nbytes, PROT_READ | PROT_WRITE,
+                            MAP_SHARED | MAP_ANONYMOUS, -1, 0)
+        if p == MAP_FAILED:
+            import errno as _errno
+            raise_oserror(_errno.ENOMEM, "mmap(event ring)",
+                          f"{self.nbytes} bytes")
+        self.ring = <sa_ring *>p
+        sa_ring_init(self.ring, capacity)
+        self.ring.want_regs = 1 if regs else 0
+        self.bufcap = 256
+        self.buf = <sa_event *>malloc(self.bufcap * sizeof(sa_event))
+        if self.buf == NULL:
+            raise MemoryError()
+
+    def __dealloc__(self):
+        if self.buf != NULL:
+            free(self.buf)
+        if self.ring != NULL and not self.pinned():
+            munmap(self.ring, self.nbytes)
+
+    cdef bint pinned(self):
+        for r in _pinned:
+            if r is self:
+                return True
+        return False
+
+    @property
+    def capacity(self):
+        return self.ring.capacity
+
+    def pending(self):
+        """Events claimed and not yet drained (some may still be written)."""
+        return sa_ring_pending(self.ring)
+
+    def drain(self, size_t max_events=65536):
+        """Copy out up to max_events published events, oldest first.
+
+        Returns a list of tuples (seq, pid, tid, nr, arch, data, flags,
+        args, ret, ip, time_ns, regs), regs being None without EV_REGS.
+        """
+        out = []
+        cdef size_t n, i, want
+        cdef sa_event *e
+        while len(out) < max_events:
+            want = min(self.bufcap, max_events - len(out))
+            with nogil:
+                n = sa_ring_drain(self.ring, self.buf, want)
+            for i in range(n):
+                e = &self.buf[i]
+                out.append((
+                    e.seq, e.pid, e.tid, e.nr, e.arch, e.data, e.flags,
+                    (e.args[0], e.args[1], e.args[2], e.args[3], e.args[4],
+                     e.args[5]),
+                    e.ret, e.ip, e.time_ns,
+                    tuple([e.regs[j] for j in range(SA_NREGS)])
+                    if e.flags & SA_EV_REGS else None))
+            if n < want:
+                break
+        return out
+
+    def skip_stuck(self):
+        """Skip one slot whose writer died before publishing it.
+
+        Call only when every process that could write the ring is gone.
+        Returns True if a slot was skipped (it is counted in ``lost``).
+        """
+        return bool(sa_ring_skip_stuck(self.ring))
+
+    def wait(self, int timeout_ms):
+        """Sleep until the ring is half full or timeout_ms passes."""
+        with nogil:
+            sa_ring_wait(self.ring, timeout_ms)
+
+    def counters(self):
+        """The handler's counters, plus ``lost`` (see skip_stuck)."""
+        c = &self.ring.counters
+        return {
+            "reported": c.reported, "dropped": c.dropped,
+            "silenced": c.silenced, "quiet": c.quiet,
+            "foreign": c.foreign, "refused": c.refused,
+            "faults": c.faults, "wakeups": c.wakeups,
+            "lost": self.ring.lost,
+        }
+
+
+def install_handler(Ring ring, bint vdso_clock):
+    """Install the SIGSYS handler (once) and make ``ring`` the event ring."""
+    if not any(r is ring for r in _pinned):
+        _pinned.append(ring)
+    cdef int rc = sa_runtime_install(ring.ring, vdso_clock)
+    if rc < 0:
+        raise_oserror(-rc, "sigaction(SIGSYS)")
+
+
+def register_cookie(unsigned cookie, unsigned data):
+    """Mark TRAP data ``cookie`` as an ACK report carrying ``data``."""
+    if not 0 < cookie <= 0xFFFF or data > 0xFFFF:
+        raise ValueError(f"cookie {cookie:#x} / data {data:#x} out of range")
+    sa_register_cookie(cookie, data)
+
+
+def set_silenced(unsigned nr, bint on):
+    """Stop (on=True) or resume reporting syscall number ``nr``."""
+    if nr >= 1024:
+        raise ValueError(f"syscall number {nr} is out of range 0..1023")
+    sa_set_silenced(nr, on)
+
+
+def set_quiet_thread(bint on):
+    """Make the calling thread's syscalls unreported (the consumer's)."""
+    sa_set_quiet_thread(on)
+
+
+def trampoline_address():
+    """The instruction pointer ACK filters allow re-issued syscalls from."""
+    return sa_trampoline_address()
+
+
+def set_no_new_privs():
+    cdef long rc = sa_set_no_new_privs()
+    if rc < 0:
+        raise_oserror(-rc, "prctl(PR_SET_NO_NEW_PRIVS)")
+
+
+def install_filter(bytes program, unsigned flags=0):
+    """seccomp(SECCOMP_SET_MODE_FILTER, flags, program); needs no_new_privs.
+
+    Returns nothing; raises SeccompOSError naming the operation.  With
+    SECCOMP_FILTER_FLAG_TSYNC, a thread that could not be synchronized is
+    reported by TID.
+    """
+    cdef Py_ssize_t n = len(program) // 8
+    if len(program) % 8 or n == 0 or n > 0xFFFF:
+        raise ValueError(
+            f"program of {len(program)} bytes is not 1..65535 instructions")
+    cdef const unsigned char[:] view = program
+    cdef long rc
+    with nogil:
+        rc = sa_install_filter(&view[0], <unsigned>n, flags)
+    if rc < 0:
+        raise_oserror(-rc, "seccomp(SECCOMP_SET_MODE_FILTER)",
+                      f"{n} instructions, flags {flags:#x}")
+    if rc > 0:
+        import errno as _errno
+        raise_oserror(_errno.EAGAIN, "seccomp(SECCOMP_SET_MODE_FILTER)",
+                      f"thread {rc} could not be synchronized (TSYNC)")

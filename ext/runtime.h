@@ -1,0 +1,97 @@
+/*
+ * seccomp_ack runtime: SIGSYS handler, event ring, installer.
+ *
+ * See runtime.c for the design essay.  Everything here is plain C11; the
+ * Cython module _runtime.pyx is the only user.
+ */
+#ifndef SECCOMP_ACK_RUNTIME_H
+#define SECCOMP_ACK_RUNTIME_H
+
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define SA_NREGS 23            /* NGREG on x86-64: the ucontext gregs */
+#define SA_RING_MAGIC 0x53414b52u /* "SAKR" */
+
+/* Event flags. */
+#define SA_EV_REGS 0x1          /* regs[] holds the post-syscall registers */
+#define SA_EV_NORETURN 0x2      /* exit/exit_group: recorded before it ran */
+#define SA_EV_REFUSED 0x4       /* not run: ret is the error we returned */
+#define SA_EV_EMULATED 0x8      /* emulated by the runtime, see runtime.c */
+
+struct sa_event {
+    uint64_t seq;              /* ticket: the order events were claimed in */
+    int32_t pid;
+    int32_t tid;
+    int32_t nr;
+    uint32_t arch;
+    uint32_t data;             /* the ACK data of the rule that matched */
+    uint32_t flags;            /* SA_EV_* */
+    uint64_t args[6];
+    int64_t ret;               /* raw return value: -errno on failure */
+    uint64_t ip;               /* address after the app's syscall insn */
+    uint64_t time_ns;          /* CLOCK_MONOTONIC after the syscall */
+    uint64_t regs[SA_NREGS];   /* only with SA_EV_REGS */
+};
+
+struct sa_slot {
+    _Atomic uint64_t seq;      /* == ticket + 1 once published */
+    struct sa_event ev;
+};
+
+/* Counters the handler keeps; Python reads them.  All relaxed atomics:
+ * they are statistics, never used to order other memory. */
+struct sa_counters {
+    _Atomic uint64_t reported;   /* events published */
+    _Atomic uint64_t dropped;    /* events lost because the ring was full */
+    _Atomic uint64_t silenced;   /* re-issued but not reported (silence()) */
+    _Atomic uint64_t quiet;      /* re-issued for a quiet thread */
+    _Atomic uint64_t foreign;    /* SIGSYS not ours, passed on */
+    _Atomic uint64_t refused;    /* exec refused */
+    _Atomic uint64_t faults;     /* bad app pointers met while emulating */
+    _Atomic uint64_t wakeups;    /* futex wakes sent to the consumer */
+};
+
+struct sa_ring {
+    uint32_t magic;
+    uint32_t capacity;           /* slots, a power of two */
+    uint32_t slot_size;
+    uint32_t want_regs;          /* copy the registers into every event */
+    _Alignas(64) _Atomic uint64_t head;   /* next ticket for producers */
+    _Alignas(64) _Atomic uint64_t tail;   /* next ticket for the consumer */
+    _Atomic uint64_t lost;       /* claimed but never published (writer died) */
+    _Alignas(64) _Atomic uint32_t wake;   /* futex word */
+    _Atomic uint32_t waiters;    /* consumers asleep on `wake` */
+    struct sa_counters counters;
+    _Alignas(64) struct sa_slot slots[];
+};
+
+size_t sa_ring_bytes(uint32_t capacity);
+void sa_ring_init(struct sa_ring *ring, uint32_t capacity);
+
+/* Consumer side (one consumer at a time). Returns events copied to out. */
+size_t sa_ring_drain(struct sa_ring *ring, struct sa_event *out, size_t max);
+/* Skip one claimed-but-unpublished slot; only when every writer is dead. */
+int sa_ring_skip_stuck(struct sa_ring *ring);
+/* Sleep until events are pending or timeout_ms passes. */
+void sa_ring_wait(struct sa_ring *ring, int timeout_ms);
+uint64_t sa_ring_pending(struct sa_ring *ring);
+
+/* Process-wide runtime state. */
+int sa_runtime_install(struct sa_ring *ring, int vdso_clock);
+void sa_runtime_set_ring(struct sa_ring *ring);
+void sa_register_cookie(unsigned cookie, unsigned data);
+void sa_set_silenced(unsigned nr, int on);
+void sa_set_quiet_thread(int on);
+uintptr_t sa_trampoline_address(void);
+
+/* Installer: returns 0, -errno, or a positive TID that TSYNC could not sync. */
+long sa_set_no_new_privs(void);
+long sa_install_filter(const void *insns, unsigned count, unsigned flags);
+
+/* The trampoline (trampoline.S). */
+long sa_syscall6(long nr, long a0, long a1, long a2, long a3, long a4,
+                 long a5);
+
+#endif

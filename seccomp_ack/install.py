@@ -1,0 +1,78 @@
+"""Installing filters: no_new_privs, then seccomp(2), with TSYNC by default.
+
+Every failure is a :class:`~seccomp_ack.errors.SeccompOSError` naming the
+operation.  Before calling the kernel, the size limits are checked here so
+that the error says which limit and by how much: 1..4096 instructions per
+filter, and 32768 instructions over all layers plus 4 per layer.
+"""
+
+import threading
+from typing import List, Union
+
+from .bpfconst import MAX_INSNS_PER_PATH, MAXINSNS
+from .errors import ProgramError
+from .rules import Filter
+
+SECCOMP_FILTER_FLAG_TSYNC = 1
+
+# Lengths of the filters this process installed (forked children inherit
+# the list as they inherit the filters).
+_layers: List[int] = []
+_lock = threading.Lock()
+
+
+def installed_layers() -> List[int]:
+    """Instruction counts of the filters installed by this library so far."""
+    with _lock:
+        return list(_layers)
+
+
+def check_budget(new_length: int) -> None:
+    """Raise ProgramError if one more filter of ``new_length`` instructions
+    would exceed the kernel's budget across stacked filters."""
+    if not 1 <= new_length <= MAXINSNS:
+        raise ProgramError(
+            f"program has {new_length} instructions; a filter must have "
+            f"1..{MAXINSNS}")
+    with _lock:
+        total = sum(n + 4 for n in _layers) + new_length + 4
+    if total > MAX_INSNS_PER_PATH:
+        raise ProgramError(
+            f"installing {new_length} more instructions would make "
+            f"{total} over {len(_layers) + 1} filters (4 added per filter); "
+            f"the kernel allows {MAX_INSNS_PER_PATH}")
+
+
+def install(filter_or_program: Union[Filter, "Program", bytes], *,
+            tsync: bool = True):
+    """Install a filter on this process (all threads, with ``tsync``).
+
+    Accepts a :class:`Filter` (compiled here; if it has ACK rules, the
+    SIGSYS handler is installed first), a :class:`Program`, or raw
+    ``struct sock_filter`` bytes.  Returns the Program installed.  A filter
+    can never be removed: install in a child process when testing.
+    """
+    from . import _runtime
+    from .program import Program
+
+    if isinstance(filter_or_program, Filter):
+        if filter_or_program.uses_ack():
+            from .runtime import current_ring
+            current_ring()
+        program = filter_or_program.compile()
+    elif isinstance(filter_or_program, Program):
+        program = filter_or_program
+    elif isinstance(filter_or_program, (bytes, bytearray)):
+        program = Program.from_bytes(bytes(filter_or_program))
+    else:
+        raise TypeError(
+            f"install() takes a Filter, Program or bytes, not "
+            f"{type(filter_or_program).__name__}")
+    program.validate()
+    check_budget(len(program))
+    _runtime.set_no_new_privs()
+    _runtime.install_filter(bytes(program),
+                            SECCOMP_FILTER_FLAG_TSYNC if tsync else 0)
+    with _lock:
+        _layers.append(len(program))
+    return program
