@@ -41,7 +41,7 @@ __all__ = [
 
 _LAZY = {
     "Program": ("program", "Program"),
-    "install": ("install", "install"),
+    "install": ("installer", "install"),
     "load_profile": ("profiles", "load_profile"),
     "Monitor": ("runtime", "Monitor"),
     "Event": ("runtime", "Event"),

@@ -214,7 +214,7 @@ class Monitor:
         self._callbacks.append(fn)
 
     def __enter__(self) -> "Monitor":
-        from .install import install
+        from .installer import install
         self.ring = current_ring(self._ring_size, regs=self._regs)
         self.program = install(self.filter, tsync=self._tsync)
         if self._use_thread:

@@ -31,7 +31,7 @@ from typing import List, NamedTuple, Optional
 from . import runtime
 from .actions import ACK, Action
 from .errors import SeccompAckError
-from .install import install
+from .installer import install
 from .rules import Filter
 
 PR_SET_CHILD_SUBREAPER = 36

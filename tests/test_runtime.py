@@ -1,0 +1,362 @@
+"""The ACK runtime against the real kernel, each case in a forked child."""
+
+import errno
+import os
+import signal
+import threading
+
+import pytest
+
+import seccomp_ack as sa
+from seccomp_ack import runtime
+from conftest import in_child
+
+
+def _ack(*names, data=5):
+    return sa.Filter(default=sa.ALLOW).add(sa.ACK(data), *names)
+
+
+def test_ack_reports_known_sequence_with_post_syscall_results():
+    def body():
+        r, w = os.pipe()
+        os.write(w, b"hello")
+        with sa.Monitor(_ack("getppid", "close", "read", "fcntl")) as mon:
+            ppid = os.getppid()
+            try:
+                os.close(987)
+            except OSError as exc:
+                close_errno = exc.errno
+            data = os.read(r, 100)
+            new = os.dup(r)          # fcntl(F_DUPFD_CLOEXEC)
+            os.close(new)
+            events = mon.events()
+        return ppid, close_errno, data, new, [
+            (e.name, e.args[0], e.ret, e.data, e.pid == os.getpid())
+            for e in events]
+
+    ppid, close_errno, data, new, events = in_child(body).value
+    assert close_errno == errno.EBADF      # errno reaches Python intact
+    assert data == b"hello"
+    assert ppid == os.getpid()
+    # Only the ACKed syscalls, in order, with the value each returned.
+    assert events[:5] == [
+        ("getppid", events[0][1], os.getpid(), 5, True),  # takes no args
+        ("close", 987, -errno.EBADF, 5, True),
+        ("read", events[2][1], 5, 5, True),
+        ("fcntl", events[2][1], new, 5, True),
+        ("close", new, 0, 5, True),
+    ]
+
+
+def test_ack_zero_means_allow_without_report():
+    def body():
+        f = sa.Filter(default=sa.ALLOW).add(sa.ACK(0), "getppid") \
+            .add(sa.ACK(3), "getpid")
+        with sa.Monitor(f) as mon:
+            os.getppid()
+            os.getpid()
+            return [(e.name, e.data) for e in mon.events()]
+
+    assert in_child(body).value == [("getpid", 3)]
+
+
+def test_events_carry_registers_when_asked():
+    def body():
+        ring = runtime.new_ring(64, regs=True)
+        runtime.attach(ring)
+        sa.install(_ack("getppid"))
+        ppid = os.getppid()
+        (event,) = runtime.events_from(ring.drain())
+        return ppid, event.regs, event.ip
+
+    ppid, regs, ip = in_child(body).value
+    assert regs["rax"] == ppid             # the post-syscall rax
+    assert regs["rip"] == ip               # the app's call site
+
+
+def test_ring_overflow_is_counted_exactly():
+    def body():
+        ring = runtime.new_ring(16)
+        runtime.attach(ring)
+        sa.install(_ack("getppid"))
+        for _ in range(100):
+            os.getppid()
+        events = ring.drain()
+        return len(events), ring.counters()
+
+    n, counters = in_child(body).value
+    assert n == 16
+    assert counters["reported"] == 16
+    assert counters["dropped"] == 84
+
+
+def test_threads_each_call_reported_exactly_once():
+    threads, calls = 4, 500
+
+    def body():
+        counted = []
+        with sa.Monitor(_ack("getppid"), on_event=counted.append,
+                        ring_size=256) as mon:
+            def work():
+                for _ in range(calls):
+                    os.getppid()
+            ts = [threading.Thread(target=work) for _ in range(threads)]
+            for t in ts:
+                t.start()
+            for t in ts:
+                t.join()
+        tids = {e.tid for e in counted}
+        return len(counted), len(tids), mon.stats
+
+    n, tids, stats = in_child(body).value
+    # The ring holds 256 events, less than the 2000 made: either the
+    # dispatcher kept up or the drop counter says exactly how many were lost.
+    assert n + stats["dropped"] == threads * calls
+    assert stats["delivered"] == n
+    assert tids == threads
+
+
+def test_callback_exception_is_reported_and_reporting_goes_on():
+    def body():
+        seen = []
+
+        def bad(event):
+            seen.append(event.name)
+            if len(seen) == 1:
+                raise RuntimeError("callback failed on purpose")
+
+        mon = sa.Monitor(_ack("getppid"), on_event=bad, dispatcher=False)
+        with mon:
+            os.getppid()
+            os.getppid()
+            delivered = mon.poll()
+        return delivered, seen, [str(e) for e in mon.errors]
+
+    delivered, seen, errors = in_child(body).value
+    assert delivered == 2
+    assert seen == ["getppid", "getppid"]
+    assert errors == ["callback failed on purpose"]
+
+
+def test_silence_and_unsilence():
+    def body():
+        with sa.Monitor(_ack("getppid", "getpid")) as mon:
+            mon.silence("getppid")
+            os.getppid()
+            os.getpid()
+            mon.unsilence("getppid")
+            os.getppid()
+            return [e.name for e in mon.events()], mon.stats["silenced"]
+
+    names, silenced = in_child(body).value
+    assert names == ["getpid", "getppid"]
+    assert silenced == 1
+
+
+def test_sigprocmask_change_survives_sigreturn_and_sigsys_is_never_blocked():
+    def body():
+        with sa.Monitor(sa.Filter(default=sa.ACK(1))) as mon:
+            signal.pthread_sigmask(signal.SIG_BLOCK,
+                                   {signal.SIGUSR1, signal.SIGSYS})
+            mask = signal.pthread_sigmask(signal.SIG_BLOCK, [])
+            names = {e.name for e in mon.events()}
+        return sorted(int(s) for s in mask), "rt_sigprocmask" in names
+
+    mask, reported = in_child(body).value
+    assert mask == [int(signal.SIGUSR1)]
+    assert reported
+
+
+def test_app_sigsys_handler_is_kept_and_gets_foreign_sigsys():
+    def body():
+        got = []
+        with sa.Monitor(sa.Filter(default=sa.ACK(1))) as mon:
+            signal.signal(signal.SIGSYS, lambda s, f: got.append(s))
+            current = signal.getsignal(signal.SIGSYS)
+            os.kill(os.getpid(), signal.SIGSYS)   # foreign: SI_USER
+            ppid = os.getppid()                  # ACK still works after
+            names = [e.name for e in mon.events()]
+            foreign = mon.stats["foreign"]
+        return got, callable(current), ppid, "getppid" in names, foreign
+
+    got, kept, ppid, reported, foreign = in_child(body).value
+    assert got == [signal.SIGSYS]
+    assert kept
+    assert ppid == os.getpid()
+    assert reported
+    assert foreign == 1
+
+
+def test_foreign_trap_filter_goes_to_app_handler():
+    def body():
+        got = []
+        with sa.Monitor(_ack("getppid")):
+            signal.signal(signal.SIGSYS, lambda s, f: got.append(s))
+            # Another library's TRAP filter, stacked on ours.
+            sa.install(sa.Filter(default=sa.ALLOW).add(sa.TRAP(0x1234),
+                                                       "getuid"))
+            os.getuid()
+        return got
+
+    assert in_child(body).value == [signal.SIGSYS]
+
+
+def test_foreign_trap_without_app_handler_kills_like_the_kernel():
+    def body():
+        with sa.Monitor(_ack("getppid")):
+            sa.install(sa.Filter(default=sa.ALLOW).add(sa.TRAP(7), "getuid"))
+            os.getuid()
+        return "survived"
+
+    result = in_child(body)
+    assert os.WIFSIGNALED(result.status)
+    assert os.WTERMSIG(result.status) == signal.SIGSYS
+
+
+def test_signal_during_reissued_blocking_read_is_handled():
+    def body():
+        r, w = os.pipe()
+        got = []
+        signal.signal(signal.SIGALRM, lambda s, f: got.append(s))
+        with sa.Monitor(_ack("read")) as mon:
+            pid = os.fork()
+            if pid == 0:
+                import time
+                time.sleep(0.2)
+                os.kill(os.getppid(), signal.SIGALRM)
+                time.sleep(0.2)
+                os.write(w, b"x")
+                os._exit(0)
+            data = os.read(r, 1)   # EINTR inside the handler, PEP 475 retry
+            os.waitpid(pid, 0)
+            reads = [e.ret for e in mon.events() if e.name == "read"
+                     and e.args[0] == r]
+        return data, got, reads
+
+    data, got, reads = in_child(body).value
+    assert data == b"x"
+    assert got == [signal.SIGALRM]
+    assert reads[-1] == 1
+    assert -errno.EINTR in reads
+
+
+def test_exit_is_recorded_before_it_runs():
+    def body():
+        ring = runtime.new_ring(64)
+        pid = os.fork()
+        if pid == 0:
+            runtime.attach(ring)
+            sa.install(_ack("exit_group", data=9))
+            os._exit(42)
+        _, status = os.waitpid(pid, 0)
+        events = runtime.events_from(ring.drain())
+        return os.waitstatus_to_exitcode(status), [
+            (e.name, e.args[0], e.data, e.noreturn, e.pid == pid)
+            for e in events]
+
+    code, events = in_child(body).value
+    assert code == 42
+    assert events == [("exit_group", 42, 9, True, True)]
+
+
+def test_forked_children_report_into_the_same_ring():
+    def body():
+        with sa.Monitor(_ack("getppid", "clone")) as mon:
+            pids = []
+            for _ in range(5):
+                pid = os.fork()
+                if pid == 0:
+                    os.getppid()
+                    os._exit(0)
+                pids.append(pid)
+            for pid in pids:
+                os.waitpid(pid, 0)
+            events = mon.events()
+        me = os.getpid()
+        getppids = sorted(e.pid for e in events if e.name == "getppid")
+        forks = [e.ret for e in events
+                 if e.name == "clone" and e.pid == me]
+        return sorted(pids), getppids, sorted(forks)
+
+    pids, getppids, forks = in_child(body).value
+    assert getppids == pids        # one report from each child, with its pid
+    assert forks == pids           # the parent's clone returned each pid
+
+
+def test_exec_is_refused_clearly_and_recorded():
+    def body():
+        import subprocess
+        with sa.Monitor(sa.Filter(default=sa.ACK(1))) as mon:
+            try:
+                subprocess.run(["true"])
+                outcome = "ran"
+            except OSError as exc:
+                outcome = exc.errno
+            events = [e for e in mon.events() if e.name == "execve"]
+        return outcome, [(e.refused, e.ret) for e in events]
+
+    outcome, events = in_child(body).value
+    assert outcome == errno.ENOTSUP
+    assert events and all(ev == (True, -errno.ENOTSUP) for ev in events)
+
+
+def test_in_process_learn_gives_a_profile():
+    def body():
+        with sa.learn() as learned:
+            os.getppid()
+            with open(__file__) as f:
+                f.read(10)
+        return learned.profile()
+
+    profile = in_child(body).value
+    names = profile["syscalls"][0]["names"]
+    assert profile["defaultAction"] == "SCMP_ACT_ERRNO"
+    assert {"getppid", "openat", "read", "close"} <= set(names)
+    assert {"rt_sigreturn", "clone3"} <= set(names)
+
+
+def test_install_failure_names_the_operation():
+    def body():
+        # One instruction that the kernel rejects for a seccomp filter.
+        prog = sa.Program([(0x28, 0, 0, 0), (0x06, 0, 0, 0x7FFF0000)])
+        try:
+            from seccomp_ack import _runtime
+            _runtime.set_no_new_privs()
+            _runtime.install_filter(bytes(prog))
+        except OSError as exc:
+            return str(exc), exc.errno
+        return None
+
+    message, err = in_child(body).value
+    assert err == errno.EINVAL
+    assert "seccomp(SECCOMP_SET_MODE_FILTER)" in message
+
+
+def test_budget_across_stacked_filters_is_checked_before_the_kernel():
+    def body():
+        from seccomp_ack import _runtime
+        big = sa.Program([(0x20, 0, 0, 0)] * 4095 + [(0x06, 0, 0, 0x7FFF0000)])
+        for _ in range(7):             # 7 * (4096 + 4) = 28700
+            sa.install(big)
+        try:
+            sa.install(big)            # 32800 > 32768
+            ours = None
+        except sa.ProgramError as exc:
+            ours = str(exc)
+        try:                           # the kernel agrees
+            _runtime.install_filter(bytes(big))
+            kernel = 0
+        except OSError as exc:
+            kernel = exc.errno
+        return ours, kernel
+
+    ours, kernel = in_child(body).value
+    assert ours == ("installing 4096 more instructions would make 32800 "
+                    "over 8 filters (4 added per filter); the kernel "
+                    "allows 32768")
+    assert kernel == errno.ENOMEM
+
+
+def test_monitor_rejects_a_non_filter():
+    with pytest.raises(sa.RuleError, match="Monitor needs a Filter"):
+        sa.Monitor("read")
