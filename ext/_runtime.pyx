@@ -21,6 +21,7 @@ cdef extern from "runtime.h" nogil:
         SA_EV_NORETURN
         SA_EV_REFUSED
         SA_EV_EMULATED
+        SA_EV_BEFORE
 
     struct sa_event:
         uint64_t seq
@@ -73,6 +74,7 @@ EV_REGS = SA_EV_REGS
 EV_NORETURN = SA_EV_NORETURN
 EV_REFUSED = SA_EV_REFUSED
 EV_EMULATED = SA_EV_EMULATED
+EV_BEFORE = SA_EV_BEFORE
 NREGS = SA_NREGS
 
 #: Rings that were ever given to the handler are never unmapped: a child or

@@ -24,7 +24,9 @@
  *
  * Syscalls that need more than a re-issue (DESIGN.md "Syscalls that need
  * care"):
- *   - exit, exit_group never return: the event is published first.
+ *   - exit, exit_group never return: the event is published first.  So is
+ *     a signal the caller sends itself (kill, tkill, tgkill, and the
+ *     sigqueueinfo pair), which may kill it before the syscall returns.
  *   - rt_sigprocmask: rt_sigreturn restores uc_sigmask, which would undo the
  *     change; after the re-issue the resulting mask is copied into the
  *     ucontext.  SIGSYS is stripped from any set the application blocks,
@@ -435,6 +437,23 @@ static int is_silenced(long nr)
     return (word >> (nr % 64)) & 1;
 }
 
+/* True if the syscall sends a signal that may reach the calling thread. */
+static int signals_self(long nr, const long a[6])
+{
+    switch (nr) {
+    case SYS_kill:
+        return a[0] == 0 || a[0] < -1 || a[0] == current_pid();
+    case SYS_tgkill:
+    case SYS_rt_tgsigqueueinfo:
+    case SYS_rt_sigqueueinfo:
+        return a[0] == current_pid();
+    case SYS_tkill:
+        return a[0] == current_tid();
+    default:
+        return 0;
+    }
+}
+
 static void ack_handler(int sig, siginfo_t *si, void *ctx)
 {
     int saved_errno = errno;
@@ -496,6 +515,12 @@ static void ack_handler(int sig, siginfo_t *si, void *ctx)
             forget_ids();  /* we are the child */
         break;
     default:
+        if (!t_quiet && !is_silenced(nr) && signals_self(nr, a)) {
+            publish(si, uc, nr, a, 0, data, SA_EV_BEFORE);
+            g[REG_RAX] = sa_syscall6(nr, a[0], a[1], a[2], a[3], a[4], a[5]);
+            errno = saved_errno;
+            return;
+        }
         ret = sa_syscall6(nr, a[0], a[1], a[2], a[3], a[4], a[5]);
         break;
     }

@@ -19,6 +19,9 @@
 #define SA_EV_NORETURN 0x2      /* exit/exit_group: recorded before it ran */
 #define SA_EV_REFUSED 0x4       /* not run: ret is the error we returned */
 #define SA_EV_EMULATED 0x8      /* emulated by the runtime, see runtime.c */
+#define SA_EV_BEFORE 0x10       /* a signal to the caller itself: recorded
+                                   before it ran (it may not return), so
+                                   ret is 0, not the result */
 
 struct sa_event {
     uint64_t seq;              /* ticket: the order events were claimed in */

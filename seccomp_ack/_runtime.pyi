@@ -6,6 +6,7 @@ EV_REGS: int
 EV_NORETURN: int
 EV_REFUSED: int
 EV_EMULATED: int
+EV_BEFORE: int
 NREGS: int
 
 RawEvent = Tuple[int, int, int, int, int, int, int, Tuple[int, ...], int,

@@ -102,6 +102,12 @@ class Event:
         """True for exit/exit_group, recorded before they ran."""
         return bool(self.flags & _native().EV_NORETURN)
 
+    @property
+    def before(self) -> bool:
+        """True for a signal the caller sent itself: recorded before it ran
+        (it may never return), so ``ret`` is 0, not the result."""
+        return bool(self.flags & _native().EV_BEFORE)
+
     def __repr__(self):
         args = ", ".join(f"{a:#x}" for a in self.args)
         return (f"<Event {self.name}({args}) = {self.ret} data={self.data} "

@@ -119,6 +119,8 @@ def finish(code: int) -> None:
         traceback.print_exc()
         code = code or 1
     for stream in (sys.stdout, sys.stderr):
+        if stream is None or getattr(stream, "closed", False):
+            continue  # the target closed it (json.tool does)
         try:
             stream.flush()
         except (OSError, ValueError):
@@ -204,7 +206,8 @@ def pass_status(status: int) -> None:
         sig = os.WTERMSIG(status)
         sys.stdout.flush()
         sys.stderr.flush()
-        signal.signal(sig, signal.SIG_DFL)
+        if sig not in (signal.SIGKILL, signal.SIGSTOP):
+            signal.signal(sig, signal.SIG_DFL)
         os.kill(os.getpid(), sig)
         os._exit(128 + sig)  # if the signal did not kill us (SIGCHLD...)
     sys.exit(os.waitstatus_to_exitcode(status))

@@ -259,6 +259,25 @@ def test_exit_is_recorded_before_it_runs():
     assert events == [("exit_group", 42, 9, True, True)]
 
 
+def test_signal_to_self_is_recorded_before_it_is_sent():
+    def body():
+        ring = runtime.new_ring(64)
+        pid = os.fork()
+        if pid == 0:
+            runtime.attach(ring)
+            sa.install(_ack("kill", "getppid"))
+            os.getppid()
+            os.kill(os.getpid(), signal.SIGKILL)
+        _, status = os.waitpid(pid, 0)
+        events = runtime.events_from(ring.drain())
+        return status, [(e.name, e.before, e.args[1]) for e in events]
+
+    status, events = in_child(body).value
+    assert os.WTERMSIG(status) == signal.SIGKILL
+    assert events == [("getppid", False, events[0][2]),
+                      ("kill", True, signal.SIGKILL)]
+
+
 def test_forked_children_report_into_the_same_ring():
     def body():
         with sa.Monitor(_ack("getppid", "clone")) as mon:

@@ -1,0 +1,184 @@
+"""learn and run, end to end, on real programs through the real CLI.
+
+Each case runs ``python -m seccomp_ack`` as a subprocess: the CLI forks the
+target itself (learn) or installs the filter in its own process (run), so
+the test process never gets a filter.
+"""
+
+import errno
+import json
+import os
+import signal
+import subprocess
+import sys
+
+import pytest
+
+import seccomp_ack
+from conftest import PROFILES
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+WORKLOADS = os.path.join(HERE, "workloads")
+PACKAGE_PARENT = os.path.dirname(os.path.dirname(seccomp_ack.__file__))
+DOCKER = os.path.join(PROFILES, "moby-profiles_seccomp_default.json")
+
+
+def cli(*args, cwd=None, timeout=120):
+    env = dict(os.environ, PYTHONPATH=PACKAGE_PARENT)
+    return subprocess.run([sys.executable, "-m", "seccomp_ack", *args],
+                          capture_output=True, text=True, cwd=cwd,
+                          timeout=timeout, env=env)
+
+
+def learn_then_run(tmp_path, target, *, default=None):
+    profile = str(tmp_path / "app.json")
+    extra = ["--default", default] if default else []
+    learned = cli("learn", "-o", profile, *extra, "--", *target)
+    ran = cli("run", "--profile", profile, "--", *target)
+    with open(profile) as f:
+        return learned, ran, json.load(f)
+
+
+@pytest.mark.parametrize("script", ["files_json.py", "sqlite_job.py",
+                                    "threads_job.py", "tcp_echo.py"])
+def test_learned_workload_runs_to_the_same_output(tmp_path, script):
+    target = [os.path.join(WORKLOADS, script), str(tmp_path / "data")]
+    learned, ran, profile = learn_then_run(tmp_path, target)
+    assert learned.returncode == 0, learned.stderr
+    assert ran.returncode == 0, ran.stderr
+    assert ran.stdout == learned.stdout != ""
+    assert "syscalls seen" in learned.stderr
+    assert profile["defaultAction"] == "SCMP_ACT_ERRNO"
+    assert profile["defaultErrnoRet"] == 1
+    assert profile["architectures"] == ["SCMP_ARCH_X86_64"]
+    names = profile["syscalls"][0]["names"]
+    assert profile["syscalls"][0]["action"] == "SCMP_ACT_ALLOW"
+    assert {"read", "write", "openat", "close", "exit_group"} <= set(names)
+    if script == "tcp_echo.py":
+        assert {"socket", "bind", "listen", "accept4", "connect"} <= \
+            set(names)
+    if script == "threads_job.py":
+        assert "futex" in names
+
+
+def test_module_target_json_tool_on_docker_profile(tmp_path):
+    learned, ran, profile = learn_then_run(
+        tmp_path, ["-m", "json.tool", DOCKER])
+    plain = subprocess.run([sys.executable, "-m", "json.tool", DOCKER],
+                           capture_output=True, text=True)
+    assert learned.returncode == ran.returncode == plain.returncode == 0
+    assert learned.stdout == ran.stdout == plain.stdout
+
+
+DENY_SCRIPT = """
+import socket, sys
+if sys.argv[1] == "socket":
+    try:
+        socket.socket()
+    except PermissionError as e:
+        print("denied", e.errno)
+        sys.exit(0)
+print("ok")
+"""
+
+
+def test_syscall_outside_profile_gets_the_default_action(tmp_path):
+    script = tmp_path / "maybe_socket.py"
+    script.write_text(DENY_SCRIPT)
+    profile = str(tmp_path / "p.json")
+    learned = cli("learn", "-o", profile, "--", str(script), "quiet")
+    assert learned.stdout == "ok\n", learned.stderr
+    ran = cli("run", "--profile", profile, "--", str(script), "quiet")
+    assert ran.stdout == "ok\n", ran.stderr
+    ran = cli("run", "--profile", profile, "--", str(script), "socket")
+    assert ran.stdout == f"denied {errno.EPERM}\n", ran.stderr
+
+
+def test_default_kill_profile_kills(tmp_path):
+    script = tmp_path / "maybe_socket.py"
+    script.write_text(DENY_SCRIPT)
+    profile = str(tmp_path / "p.json")
+    assert cli("learn", "-o", profile, "--default", "kill", "--",
+               str(script), "quiet").returncode == 0
+    with open(profile) as f:
+        assert json.load(f)["defaultAction"] == "SCMP_ACT_KILL_PROCESS"
+    ran = cli("run", "--profile", profile, "--", str(script), "socket")
+    assert ran.returncode == -signal.SIGSYS
+    assert ran.stdout == ""
+
+
+@pytest.mark.parametrize("code, status", [
+    ("import sys; sys.exit(3)", 3),
+    ("import os; os._exit(5)", 5),
+    ("raise ValueError('boom')", 1),
+    ("import os, signal; os.kill(os.getpid(), signal.SIGKILL)",
+     -signal.SIGKILL),
+])
+def test_exit_status_passes_through_and_profile_is_complete(
+        tmp_path, code, status):
+    profile = str(tmp_path / "p.json")
+    learned = cli("learn", "-o", profile, "--", "-c", code)
+    assert learned.returncode == status, learned.stderr
+    with open(profile) as f:
+        names = json.load(f)["syscalls"][0]["names"]
+    # What ran last before the end is in the profile.
+    last = {3: "exit_group", 5: "exit_group", 1: "write",
+            -signal.SIGKILL: "kill"}[status]
+    assert last in names
+    if status == 1:
+        assert "ValueError: boom" in learned.stderr
+
+
+def test_argv_and_stdio_pass_through(tmp_path):
+    profile = str(tmp_path / "p.json")
+    code = "import sys; print(sys.argv); print('err', file=sys.stderr)"
+    learned = cli("learn", "-o", profile, "--", "-c", code, "a", "b c")
+    assert learned.stdout == "['-c', 'a', 'b c']\n"
+    assert learned.stderr.startswith("err\n")
+
+
+def test_exec_fails_clearly_and_is_reported(tmp_path):
+    profile = str(tmp_path / "p.json")
+    code = ("import subprocess\n"
+            "try:\n"
+            "    subprocess.run(['ls'])\n"
+            "except OSError as e:\n"
+            "    print('exec failed', e.errno)\n")
+    learned = cli("learn", "-o", profile, "--", "-c", code)
+    assert learned.stdout == f"exec failed {errno.ENOTSUP}\n"
+    assert "exec under an ACK filter is not supported yet" in learned.stderr
+    assert "tried execve" in learned.stderr
+    with open(profile) as f:
+        assert "execve" in json.load(f)["syscalls"][0]["names"]
+
+
+def test_console_script_matches_module(tmp_path):
+    import shutil
+    exe = shutil.which("seccomp-ack")
+    assert exe, "install the package (pip install -e .) for its console script"
+    out = subprocess.run([exe, "learn", "-o", str(tmp_path / "p.json"),
+                          "--", "-c", "print(42)"],
+                         capture_output=True, text=True)
+    assert out.returncode == 0 and out.stdout == "42\n", out.stderr
+
+
+@pytest.mark.parametrize("args, message", [
+    (["learn", "-o", "x.json", "--"], "no target given"),
+    (["learn", "-o", "x.json", "--", "-m"], "-m needs an argument"),
+    (["learn", "-o", "x.json", "--", "/nonexistent/app.py"],
+     "target script '/nonexistent/app.py' does not exist"),
+    (["learn", "-o", "x.json", "--", "-X", "dev"],
+     "unsupported python option '-X'"),
+])
+def test_bad_target_is_a_clear_error(tmp_path, args, message):
+    out = cli(*args, cwd=tmp_path)
+    assert out.returncode == 2
+    assert message in out.stderr
+
+
+def test_malformed_profile_is_a_clear_error(tmp_path):
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [')
+    out = cli("run", "--profile", str(bad), "--", "-c", "pass")
+    assert out.returncode == 2
+    assert "bad.json" in out.stderr
