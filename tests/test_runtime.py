@@ -90,13 +90,11 @@ def test_ring_overflow_is_counted_exactly():
     assert counters["dropped"] == 84
 
 
-def test_threads_each_call_reported_exactly_once():
-    threads, calls = 4, 500
-
+def _thread_storm(threads, calls, ring_size):
     def body():
         counted = []
         with sa.Monitor(_ack("getppid"), on_event=counted.append,
-                        ring_size=256) as mon:
+                        ring_size=ring_size) as mon:
             def work():
                 for _ in range(calls):
                     os.getppid()
@@ -105,15 +103,30 @@ def test_threads_each_call_reported_exactly_once():
                 t.start()
             for t in ts:
                 t.join()
-        tids = {e.tid for e in counted}
-        return len(counted), len(tids), mon.stats
+        per_tid = {}
+        for e in counted:
+            per_tid[e.tid] = per_tid.get(e.tid, 0) + 1
+        seqs = [e.seq for e in counted]
+        return len(counted), per_tid, mon.stats, seqs == sorted(seqs)
 
-    n, tids, stats = in_child(body).value
-    # The ring holds 256 events, less than the 2000 made: either the
-    # dispatcher kept up or the drop counter says exactly how many were lost.
-    assert n + stats["dropped"] == threads * calls
-    assert stats["delivered"] == n
-    assert tids == threads
+    return in_child(body).value
+
+
+def test_threads_each_call_reported_exactly_once():
+    n, per_tid, stats, ordered = _thread_storm(4, 500, 4096)
+    assert n == 2000 and stats["dropped"] == 0
+    assert sorted(per_tid.values()) == [500] * 4
+    assert ordered
+
+
+def test_threads_overflowing_a_small_ring_count_every_loss():
+    n, per_tid, stats, ordered = _thread_storm(4, 2000, 64)
+    # 8000 calls through a 64-event ring: the dispatcher keeps up, or the
+    # drop counter says exactly how many were lost; nothing is doubled.
+    assert n + stats["dropped"] == 8000
+    assert stats["delivered"] == n == stats["reported"]
+    assert all(count <= 2000 for count in per_tid.values())
+    assert ordered
 
 
 def test_callback_exception_is_reported_and_reporting_goes_on():
