@@ -167,7 +167,7 @@ int bpf_sim_check(const struct sock_filter *prog, unsigned n,
 
         if (!seccomp_allows(f->code))
             return fail(msg, msglen, index, (int)pc,
-                        "opcode %#06x is not allowed in seccomp filters",
+                        "opcode 0x%04x is not allowed in seccomp filters",
                         (unsigned)f->code);
         switch (f->code) {
         case BPF_LD | BPF_W | BPF_ABS:
@@ -225,7 +225,7 @@ int bpf_sim_check(const struct sock_filter *prog, unsigned n,
     if (BPF_CLASS(prog[n - 1].code) != BPF_RET)
         return fail(msg, msglen, index, (int)(n - 1),
                     "the last instruction must be a return, not opcode "
-                    "%#06x", (unsigned)prog[n - 1].code);
+                    "0x%04x", (unsigned)prog[n - 1].code);
     return check_memory(prog, n, msg, msglen, index);
 }
 

@@ -27,7 +27,7 @@ _COND_OPS = {c.JEQ, c.JGT, c.JGE, c.JSET}
 Insn = Tuple[int, int, int, int]
 
 
-def _seccomp_allows(code: int) -> bool:
+def seccomp_allows(code: int) -> bool:
     """Whether ``code`` is one of the opcodes seccomp_check_filter lists."""
     if code > 0xFF:
         return False
@@ -63,7 +63,7 @@ def check(insns: Sequence[Insn]) -> Optional[Tuple[int, str]]:
     if not 1 <= n <= c.MAXINSNS:
         return -1, f"length {n} is outside 1..{c.MAXINSNS}"
     for pc, (code, jt, jf, k) in enumerate(insns):
-        if not _seccomp_allows(code):
+        if not seccomp_allows(code):
             return pc, f"opcode {code:#x} not allowed"
         cls, op = code & 0x07, code & 0xF0
         mode = code & 0xE0

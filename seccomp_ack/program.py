@@ -189,6 +189,10 @@ class Program:
     def __repr__(self):
         return f"<Program of {len(self._insns)} instructions>"
 
+    def __reduce__(self):
+        # Slots plus a blocked __setattr__ defeat the default pickling.
+        return (Program, (self._insns,))
+
     def __bytes__(self) -> bytes:
         """The ``struct sock_filter`` array (little-endian), as installed."""
         if self._bytes is None:
@@ -460,7 +464,7 @@ def _disassemble(insns: Sequence[Instruction], abi: str) -> str:
             code, jt, jf, k = insn
             text = f".insn {code:#06x}, {jt}, {jf}, {k:#x}"
             comment = ("opcode not allowed in seccomp filters"
-                       if not _pybpf._seccomp_allows(code)
+                       if not _pybpf.seccomp_allows(code)
                        else "fields the instruction does not use are set")
         else:
             text, comment = shown

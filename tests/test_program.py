@@ -5,6 +5,8 @@ kernel itself is the oracle for the corner cases (shifts by X >= 32,
 division by X == 0, field offsets, the instruction pointer).
 """
 
+import copy
+import pickle
 import re
 import signal
 import struct
@@ -213,6 +215,12 @@ def test_instructions_are_named_tuples_and_programs_compare_by_them():
         prog.instructions = ()
 
 
+def test_programs_pickle_and_copy():
+    prog = Program([(0x15, 1, 2, 3), ret(ALLOW), ret(0)])
+    assert pickle.loads(pickle.dumps(prog)) == prog
+    assert copy.deepcopy(prog) == prog
+
+
 @pytest.mark.parametrize("insn,message", [
     ((0x10000, 0, 0, 0), "instruction 0: code 65536 does not fit in 16 bits"),
     ((6, 256, 0, 0), "instruction 0: jt 256 does not fit in 8 bits"),
@@ -344,7 +352,8 @@ def test_disasm_names_nr_only_where_a_holds_it_on_every_path():
 def test_disasm_prints_every_raw_instruction_losslessly():
     prog = Program([(0x28, 1, 2, 3), (c.RET | c.A, 0, 0, 9),
                     (c.ALU | c.MOD | c.K, 0, 0, 3), (c.JMP | c.JA, 1, 0, 9),
-                    (0x0115, 0, 0, 0), ld(66), (c.JMP | c.JA, 0, 0, 0xFFFFFFF0),
+                    (0x0115, 0, 0, 0), ld(66),
+                    (c.JMP | c.JA, 0, 0, 0xFFFFFFF0),
                     jmp(c.JEQ, 5, 255, 200)])
     text = prog.disasm()
     assert text.startswith("0: .insn 0x0028, 1, 2, 0x3 ")
