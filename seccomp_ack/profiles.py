@@ -687,6 +687,10 @@ def _export_arg(cond: Condition, path: str) -> Dict[str, Any]:
         raise _fail(path, f"{cond!r} compares 32 bits; a profile can only "
                     "compare 64")
     if cond.op == "masked_eq":
+        if cond.value & ~cond.mask:
+            # Never true; libseccomp would mask the datum and make it true
+            # sometimes.  "arg < 0" is never true either.
+            return {"index": cond.index, "op": "SCMP_CMP_LT", "value": 0}
         return {"index": cond.index, "op": _OP_NAMES[cond.op],
                 "value": cond.mask, "valueTwo": cond.value}
     return {"index": cond.index, "op": _OP_NAMES[cond.op],
