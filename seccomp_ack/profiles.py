@@ -53,7 +53,9 @@ Semantics chosen, with where they come from:
 - Syscall names.  A name that exists on some covered ABI becomes a rule
   (the IR skips it on covered ABIs that lack it).  A name libseccomp knows
   only on arches we do not cover (``recv``, ``riscv_hwprobe``...) is
-  skipped without a word: multi-arch profiles list them on purpose.  A name
+  skipped without a word (and so is a name of an ABI the profile does not
+  cover, like ``_llseek`` without SCMP_ARCH_X86): multi-arch profiles
+  list them on purpose.  A name
   known nowhere is an error with ``strict=True``; with ``strict=False`` it
   is skipped and one :class:`ProfileWarning` lists every skipped name.
   (runc ignores unknown names silently.)  Names are only resolved for rules
@@ -480,12 +482,14 @@ class _Loader:
         if not applies:
             return
 
-        # Resolve names; foreign-only names are skipped on purpose.
+        # Resolve names; names of other arches are skipped on purpose.
         known = []
         for where, name in names:
             if any(name in tables.syscall_names(abi) for abi in flt.abis):
                 known.append(name)
-            elif name in _FOREIGN_SYSCALLS:
+            elif name in _FOREIGN_SYSCALLS or any(
+                    name in tables.syscall_names(abi)
+                    for abi in tables.ABI_ARCH):
                 continue
             elif self.strict:
                 raise _fail(where, f"unknown syscall {name!r} (on every "
@@ -548,8 +552,9 @@ class _Loader:
                 raise _fail(f"{where}.index", f"argument index {index} is "
                             f"out of range 0..{ARG_COUNT - 1}")
             value = self._u64(arg["value"], f"{where}.value")
-            value_two = self._u64(arg.get("valueTwo", 0) or 0,
-                                  f"{where}.valueTwo")
+            value_two = arg.get("valueTwo")
+            value_two = 0 if value_two is None else \
+                self._u64(value_two, f"{where}.valueTwo")
             op_name = _expect(arg["op"], str, f"{where}.op", "an operator")
             op = _OPS.get(op_name)
             if op is None:
@@ -639,7 +644,8 @@ class _Loader:
                           self.unknown))
         lines.extend(f"ignored {item}" for item in self.ignored)
         if lines:
-            warnings.warn("; ".join(lines), ProfileWarning, stacklevel=3)
+            # 4: _warn, load, load_profile, then load_profile's caller.
+            warnings.warn("; ".join(lines), ProfileWarning, stacklevel=4)
 
 
 # -- writing ----------------------------------------------------------------

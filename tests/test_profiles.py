@@ -457,6 +457,7 @@ BAD = [
      str(1 << 64)),
     (ARG + ("value",), 1.5, "syscalls[0].args[0].value", "1.5"),
     (ARG + ("valueTwo",), -2, "syscalls[0].args[0].valueTwo", "-2"),
+    (ARG + ("valueTwo",), False, "syscalls[0].args[0].valueTwo", "false"),
     (ARG + ("valueTwo",), 3, "syscalls[0].args[0].valueTwo", "3"),
     (ARG + ("value",), _DELETE, "syscalls[0].args[0].value: missing",
      "value"),
@@ -570,6 +571,7 @@ def test_lenient_loading_warns_once_about_every_skipped_name():
         warnings.simplefilter("always")
         flt = load_profile(data, strict=False)
     assert len(caught) == 1
+    assert caught[0].filename == __file__  # points at the caller
     assert issubclass(caught[0].category, ProfileWarning)
     text = str(caught[0].message)
     assert "no_such_one (syscalls[0].names[1])" in text
@@ -580,7 +582,7 @@ def test_lenient_loading_warns_once_about_every_skipped_name():
 
 
 def test_foreign_only_names_are_skipped_without_a_warning():
-    data = profile({"names": ["recv", "riscv_hwprobe", "read"],
+    data = profile({"names": ["recv", "riscv_hwprobe", "_llseek", "read"],
                     "action": "SCMP_ACT_ALLOW"})
     with warnings.catch_warnings():
         warnings.simplefilter("error")
@@ -764,11 +766,18 @@ def same_verdicts(one, two, numbers_by_abi, args_list):
 def test_real_profiles_round_trip(path):
     flt = load_profile(path, kernel="6.8")
     back = load_profile(filter_to_profile(flt), kernel="6.8")
+    # Every syscall number with plain arguments...
     numbers = {abi: sorted(set(tables.syscall_names(abi).values()))
                for abi in ALL_ABIS}
+    same_verdicts(flt, back, numbers, [(0,) * 6])
+    # ...and the syscalls with argument rules with many arguments.
+    compared = {r.syscall for r in flt.rules if r.conditions}
+    numbers = {abi: sorted(tables.syscall_names(abi)[n] for n in compared
+                           if n in tables.syscall_names(abi))
+               for abi in ALL_ABIS}
     values = interesting_args(flt)
-    args_list = [(v, v, v, v, v, v) for v in values] + \
-        [(0, v) for v in values] + [(AF_NETLINK, 0, NETLINK_AUDIT)]
+    args_list = [(v,) * 6 for v in values] + [(0, v) for v in values] + \
+        [(AF_NETLINK, 0, NETLINK_AUDIT)] + witnesses(flt)
     same_verdicts(flt, back, numbers, args_list)
 
 
@@ -838,7 +847,7 @@ def filters(draw):
     return flt
 
 
-@settings(max_examples=150, deadline=None,
+@settings(max_examples=300, deadline=None,
           suppress_health_check=[HealthCheck.too_slow])
 @given(flt=filters(), data=st.data())
 def test_random_filters_round_trip(flt, data):
