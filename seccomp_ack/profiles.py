@@ -53,11 +53,11 @@ Semantics chosen, with where they come from:
 - Syscall names.  A name that exists on some covered ABI becomes a rule
   (the IR skips it on covered ABIs that lack it).  A name libseccomp knows
   only on arches we do not cover (``recv``, ``riscv_hwprobe``...) is
-  skipped without a word (and so is a name of an ABI the profile does not
-  cover, like ``_llseek`` without SCMP_ARCH_X86): multi-arch profiles
-  list them on purpose.  A name
-  known nowhere is an error with ``strict=True``; with ``strict=False`` it
-  is skipped and one :class:`ProfileWarning` lists every skipped name.
+  skipped without a word, and so is a name of an ABI the profile does not
+  cover (``_llseek`` without SCMP_ARCH_X86): multi-arch profiles list them
+  on purpose.  A name known nowhere is an error with ``strict=True``; with
+  ``strict=False`` it is skipped and one :class:`ProfileWarning` lists
+  every skipped name.
   (runc ignores unknown names silently.)  Names are only resolved for rules
   that apply; every rule is validated in full regardless.
 - ``flags`` (SECCOMP_FILTER_FLAG_*) are rejected: they change how a filter
@@ -74,7 +74,9 @@ Design limits:
   filter that does not cover x86_64, a ``bad_abi`` other than KILL_PROCESS,
   or a rule whose action equals the default while a less restrictive rule
   for the same syscall exists (the loader, like runc, would drop it).  Each
-  raises ProfileError.
+  raises ProfileError.  A redundant rule equal to the default is left out;
+  a masked comparison that can never hold (datum bits outside the mask) is
+  written as ``SCMP_CMP_LT 0``, which can never hold either.
 - A call from an ABI the profile does not cover gets the Filter's
   ``bad_abi`` (KILL_PROCESS); libseccomp's default is SCMP_ACT_KILL (the
   thread).  Killing the whole process is the safer of the two.
