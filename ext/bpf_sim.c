@@ -4,7 +4,8 @@
  * is to predict EINVAL from seccomp(SECCOMP_SET_MODE_FILTER) before the
  * kernel is asked.  The simulator mirrors what the kernel runs: the classic
  * program converted to 32-bit eBPF (bpf_convert_filter()), so its corner
- * cases are those of the conversion, not of the historical interpreter:
+ * cases are those of the conversion, not of the historical interpreter
+ * (tests/test_program.py checks each against the running kernel):
  *
  * - A, X start at 0 (the conversion emits "A ^= A; X ^= X" first);
  * - division by X == 0 makes the whole filter return 0 (KILL_THREAD);

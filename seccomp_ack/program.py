@@ -14,10 +14,10 @@ A :class:`Program` is an immutable sequence of classic-BPF instructions
 Design limits:
 
 - Semantics follow today's kernels, which run classic BPF converted to
-  eBPF: division by X == 0 makes the filter return 0 (KILL_THREAD) and a
-  shift by X uses the low 5 bits of X.  The historical classic-BPF
-  interpreter (before Linux 3.15) differed on neither, but a kernel built
-  without the x86 JIT and with an unmasked interpreter would.
+  32-bit eBPF: division by X == 0 makes the filter return 0 (KILL_THREAD)
+  and a shift by X uses the low 5 bits of X.  The tests check both on the
+  running kernel (x86-64, JIT on); the kernel's eBPF interpreter masks
+  shifts the same way, but other architectures' JITs are not checked.
 - The assembler reads the disassembler's syntax only; it knows
   instructions, numeric or named jump targets and a few constant names,
   no macros.  It does not validate: call :meth:`Program.validate`.
