@@ -1,0 +1,109 @@
+/*
+ * seccomp_ack tracer backends: ptrace (SECCOMP_RET_TRACE or PTRACE_SYSCALL)
+ * and seccomp user notification, plus the C workload loops the benchmarks
+ * time inside the traced process.
+ *
+ * See tracers.c for the design essay.  Plain C11; _tracers.pyx is the only
+ * user.
+ */
+#ifndef SECCOMP_ACK_TRACERS_H
+#define SECCOMP_ACK_TRACERS_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#define ST_NREGS 23              /* same layout as the ACK runtime's regs */
+#define ST_MAX_NR 1024           /* syscall numbers counted one by one */
+
+/* Event flags.  The first two have the values of runtime.h's SA_EV_REGS and
+ * SA_EV_NORETURN, so that seccomp_ack.runtime.Event reads them alike. */
+#define ST_EV_REGS 0x1           /* regs[] holds the post-syscall registers */
+#define ST_EV_NORETURN 0x2       /* the syscall never returned (exit, or the
+                                    thread died inside it): no ret */
+#define ST_EV_PRE 0x100          /* seen before it ran (notify): args only,
+                                    no ret */
+
+/* Backends. */
+#define ST_PTRACE_SECCOMP 1      /* SECCOMP_RET_TRACE stop, then exit stop */
+#define ST_PTRACE_SYSCALL 2      /* PTRACE_SYSCALL: entry and exit stops */
+#define ST_NOTIFY 3              /* SECCOMP_RET_USER_NOTIF + CONTINUE */
+
+struct st_event {
+    uint64_t seq;
+    int32_t pid;                 /* thread group id */
+    int32_t tid;
+    int32_t nr;
+    uint32_t arch;
+    uint32_t data;               /* SECCOMP_RET_DATA of a TRACE verdict */
+    uint32_t flags;              /* ST_EV_* */
+    uint64_t args[6];
+    int64_t ret;                 /* raw return value, -errno on failure */
+    uint64_t ip;                 /* address after the syscall instruction */
+    uint64_t time_ns;            /* CLOCK_MONOTONIC when it was seen */
+    uint64_t regs[ST_NREGS];
+};
+
+struct st_tracee;
+
+struct st_tracer {
+    int backend;                 /* ST_PTRACE_SECCOMP, ... */
+    int want_events;             /* fill out[]; else only count */
+    int want_exit;               /* ptrace seccomp: stop again at exit */
+    int want_regs;               /* copy the registers at the exit stop */
+    uint64_t report[ST_MAX_NR / 64];  /* PTRACE_SYSCALL: syscalls to report */
+    int report_all;
+
+    pid_t leader;                /* the process we started */
+    int leader_status;           /* its waitpid status, once reaped */
+    int leader_done;
+    int done;                    /* no tracee left */
+    int exec_errno;              /* the child's execve failed with this */
+    int err_pipe;                /* read end: the child's execve errno */
+    int listener;                /* notify: the listener fd */
+    int exec_seen;               /* notify: the leader reached execve */
+
+    struct st_tracee *tracees;   /* live tracees (ptrace) */
+    size_t ntracees, cap_tracees;
+    struct { pid_t tid, tgid; } tgid_cache[64];   /* notify */
+    unsigned tgid_next;
+
+    struct st_event *out;        /* the caller's buffer */
+    size_t out_cap, out_n;
+    uint64_t seq;
+
+    uint64_t counts[ST_MAX_NR];  /* per syscall number */
+    uint64_t counts_other;       /* numbers >= ST_MAX_NR */
+    uint64_t stops;              /* ptrace stops or notifications handled */
+    uint64_t processes;          /* tracees ever seen */
+};
+
+/* Returns 0 or -errno. */
+int st_init(struct st_tracer *t, int backend);
+void st_free(struct st_tracer *t);
+void st_report(struct st_tracer *t, unsigned nr);
+
+/* fork, install `prog` (may be NULL for PTRACE_SYSCALL) in the child and
+ * execve(path, argv, envp).  Returns 0 or -errno. */
+int st_spawn(struct st_tracer *t, const char *path, char *const argv[],
+             char *const envp[], const void *prog, unsigned prog_len);
+
+/* Run until `t->out` is full or every tracee is gone (t->done).  Returns 0,
+ * or -EINTR when a signal for the caller arrived, or another -errno. */
+int st_run(struct st_tracer *t);
+
+/* Kill what is left of the traced tree (after an error). */
+void st_kill(struct st_tracer *t);
+
+/* Workload loops, timed with CLOCK_MONOTONIC; return nanoseconds. */
+int64_t st_syscall_loop(long nr, uint64_t n);
+int64_t st_pipe_loop(uint64_t n);
+int64_t st_signal_loop(uint64_t n);
+int64_t st_thread_job(unsigned rounds, unsigned threads, unsigned calls);
+/* In this thread only: install `prog` (USER_NOTIF for `nr`) with a new
+ * listener served by a supervisor thread, then loop.  Irreversible: call in
+ * a child process.  Returns ns, or -errno. */
+int64_t st_notify_thread_loop(const void *prog, unsigned prog_len, long nr,
+                              uint64_t n);
+
+#endif
