@@ -6,6 +6,9 @@ process-wide state, and the two syscalls that install a filter.  The Python
 API is in seccomp_ack.runtime and seccomp_ack.install.
 """
 
+import os
+import tempfile
+
 from libc.stdint cimport int32_t, int64_t, uint32_t, uint64_t, uintptr_t
 from libc.stdlib cimport free, malloc
 from posix.mman cimport (MAP_ANONYMOUS, MAP_FAILED, MAP_SHARED, PROT_READ,
@@ -61,9 +64,11 @@ cdef extern from "runtime.h" nogil:
     int sa_ring_skip_stuck(sa_ring *ring)
     void sa_ring_wait(sa_ring *ring, int timeout_ms)
     uint64_t sa_ring_pending(sa_ring *ring)
-    int sa_runtime_install(sa_ring *ring, int vdso_clock)
+    int sa_trampoline_map()
+    int sa_runtime_install(sa_ring *ring, int vdso_clock,
+                           const char *launcher, const char *ring_path)
     void sa_register_cookie(unsigned cookie, unsigned data)
-    void sa_set_silenced(unsigned nr, int on)
+    int sa_set_silenced(unsigned nr, int on)
     void sa_set_quiet_thread(int on)
     uintptr_t sa_trampoline_address()
     long sa_set_no_new_privs()
@@ -81,6 +86,20 @@ NREGS = SA_NREGS
 #: a late trap could still write into them.
 _pinned = []
 
+# The trampoline page must exist before sa_syscall6 is first used.
+_rc = sa_trampoline_map()
+if _rc < 0:
+    raise_oserror(-_rc, "mmap(trampoline page at 0x3ac000000000)",
+                  "the fixed address the ACK runtime needs is taken")
+
+
+def _ring_dir():
+    # A tmpfs, when there is one: the ring is memory, not disk.
+    for d in ("/dev/shm", tempfile.gettempdir()):
+        if os.path.isdir(d) and os.access(d, os.W_OK | os.X_OK):
+            return d
+    return tempfile.gettempdir()
+
 
 cdef class Ring:
     """A bounded event ring in a MAP_SHARED mapping.
@@ -93,6 +112,8 @@ cdef class Ring:
     cdef size_t nbytes
     cdef sa_event *buf
     cdef size_t bufcap
+    cdef readonly str path
+    cdef int owner
 
     def __cinit__(self, uint32_t capacity=4096, bint regs=False):
         if capacity < 2 or capacity > (1 << 24) or \
@@ -101,10 +122,21 @@ cdef class Ring:
                 f"ring capacity {capacity} must be a power of two in "
                 f"2..{1 << 24}")
         self.nbytes = sa_ring_bytes(capacity)
-        cdef void *p = mmap(NULL, self.nbytes, PROT_READ | PROT_WRITE,
-                            MAP_SHARED | MAP_ANONYMOUS, -1, 0)
+        # A file, not anonymous memory: after exec the launcher maps it
+        # again by path (an inherited fd could have been closed by then).
+        fd, self.path = tempfile.mkstemp(prefix="seccomp_ack-ring-",
+                                         dir=_ring_dir())
+        self.owner = os.getpid()
+        cdef void *p
+        try:
+            os.ftruncate(fd, self.nbytes)
+            p = mmap(NULL, self.nbytes, PROT_READ | PROT_WRITE, MAP_SHARED,
+                     fd, 0)
+        finally:
+            os.close(fd)
         if p == MAP_FAILED:
             import errno as _errno
+            self.unlink()
             raise_oserror(_errno.ENOMEM, "mmap(event ring)",
                           f"{self.nbytes} bytes")
         self.ring = <sa_ring *>p
@@ -120,6 +152,17 @@ cdef class Ring:
             free(self.buf)
         if self.ring != NULL and not self.pinned():
             munmap(self.ring, self.nbytes)
+            self.unlink()
+
+    def unlink(self):
+        """Remove the ring's file (the mapping stays).  Programs that exec
+        after this fail to start (the launcher cannot map the ring).  Only
+        the process that created the ring removes it."""
+        if self.path and os.getpid() == self.owner:
+            try:
+                os.unlink(self.path)
+            except FileNotFoundError:
+                pass
 
     cdef bint pinned(self):
         for r in _pinned:
@@ -186,11 +229,19 @@ cdef class Ring:
         }
 
 
-def install_handler(Ring ring, bint vdso_clock):
-    """Install the SIGSYS handler (once) and make ``ring`` the event ring."""
+def install_handler(Ring ring, bint vdso_clock, launcher=None):
+    """Install the SIGSYS handler (once) and make ``ring`` the event ring.
+
+    ``launcher`` is the path of the exec launcher; without it, exec under
+    ACK is refused with ENOTSUP.
+    """
     if not any(r is ring for r in _pinned):
         _pinned.append(ring)
-    cdef int rc = sa_runtime_install(ring.ring, vdso_clock)
+    cdef bytes lpath = os.fsencode(launcher) if launcher else b""
+    cdef bytes rpath = os.fsencode(ring.path)
+    if len(lpath) >= 4096 or len(rpath) >= 4096:
+        raise ValueError("launcher or ring path is 4096 bytes or longer")
+    cdef int rc = sa_runtime_install(ring.ring, vdso_clock, lpath, rpath)
     if rc < 0:
         raise_oserror(-rc, "sigaction(SIGSYS)")
 
@@ -206,7 +257,8 @@ def set_silenced(unsigned nr, bint on):
     """Stop (on=True) or resume reporting syscall number ``nr``."""
     if nr >= 1024:
         raise ValueError(f"syscall number {nr} is out of range 0..1023")
-    sa_set_silenced(nr, on)
+    if sa_set_silenced(nr, on) < 0:
+        raise RuntimeError("silence() needs the ACK runtime: no ring yet")
 
 
 def set_quiet_thread(bint on):

@@ -13,6 +13,16 @@
 
 #define SA_NREGS 23            /* NGREG on x86-64: the ucontext gregs */
 #define SA_RING_MAGIC 0x53414b52u /* "SAKR" */
+#define SA_COOKIE_USED 0x80000000u
+#define SA_MAX_NR 1024          /* silence() covers syscall numbers below */
+
+/* The fixed address of the trampoline page: `syscall; ret` at offset 0.
+ * Every image of a process tree under ACK maps the same page here (the
+ * runtime at start-up, the launcher through its ELF headers), so one filter
+ * recognises re-issued syscalls across exec.  Far from where Linux puts
+ * executables (0x400000, 0x55...), libraries and stacks (0x7f...). */
+#define SA_TRAMPOLINE_PAGE 0x3ac000000000ull
+#define SA_TRAMPOLINE_IP (SA_TRAMPOLINE_PAGE + 2)
 
 /* Event flags. */
 #define SA_EV_REGS 0x1          /* regs[] holds the post-syscall registers */
@@ -67,11 +77,22 @@ struct sa_ring {
     _Alignas(64) _Atomic uint32_t wake;   /* futex word */
     _Atomic uint32_t waiters;    /* consumers asleep on `wake` */
     struct sa_counters counters;
+    /* Shared with every process writing the ring, exec'd images included:
+     * which TRAP data are ACK cookies (SA_COOKIE_USED | data), and which
+     * syscall numbers are silenced. */
+    _Atomic uint32_t cookies[65536];
+    _Atomic uint64_t silenced[SA_MAX_NR / 64];
     _Alignas(64) struct sa_slot slots[];
 };
 
 size_t sa_ring_bytes(uint32_t capacity);
+static inline uint64_t sa_ring_bytes_inline(uint32_t capacity)
+{
+    return sizeof(struct sa_ring) + (uint64_t)capacity * sizeof(struct sa_slot);
+}
 void sa_ring_init(struct sa_ring *ring, uint32_t capacity);
+/* Check a ring mapped from a file: magic, and capacity against its size. */
+int sa_ring_valid(const struct sa_ring *ring, size_t bytes);
 
 /* Consumer side (one consumer at a time). Returns events copied to out. */
 size_t sa_ring_drain(struct sa_ring *ring, struct sa_event *out, size_t max);
@@ -82,10 +103,11 @@ void sa_ring_wait(struct sa_ring *ring, int timeout_ms);
 uint64_t sa_ring_pending(struct sa_ring *ring);
 
 /* Process-wide runtime state. */
-int sa_runtime_install(struct sa_ring *ring, int vdso_clock);
-void sa_runtime_set_ring(struct sa_ring *ring);
+int sa_trampoline_map(void);
+int sa_runtime_install(struct sa_ring *ring, int vdso_clock,
+                       const char *launcher, const char *ring_path);
 void sa_register_cookie(unsigned cookie, unsigned data);
-void sa_set_silenced(unsigned nr, int on);
+int sa_set_silenced(unsigned nr, int on);
 void sa_set_quiet_thread(int on);
 uintptr_t sa_trampoline_address(void);
 

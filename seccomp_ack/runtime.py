@@ -17,12 +17,19 @@ Design limits (see also README.md, "Limitations"):
   reported: reporting them would wake the dispatcher for its own work.
 - Not reported, always allowed under ACK: rt_sigreturn and restart_syscall
   (the handler's own return path), clone3, vfork and thread-creating clone
-  (their child would start inside the handler).  exec is refused with
-  ENOTSUP and reported with ``refused`` set.
+  (their child would start inside the handler).
+- exec: the new image is started by the launcher (``_launcher``), which
+  installs the same handler and loads the program, so it keeps reporting
+  into the same ring.  Only 64-bit x86-64 programs; others fail with
+  ENOTSUP.  The ring is a file (in /dev/shm when there is one): a program
+  exec'd where that path is not visible (another mount namespace) fails to
+  start.
 """
 
+import atexit
 import collections
 import logging
+import os
 import threading
 from typing import Callable, Dict, Iterable, List, Optional, Tuple
 
@@ -143,17 +150,29 @@ def new_ring(size: int = DEFAULT_RING_SIZE, *, regs: bool = False):
     return _native().Ring(size, regs)
 
 
-def attach(ring, *, vdso_clock: Optional[bool] = None) -> None:
+def launcher_path() -> Optional[str]:
+    """The exec launcher built with the package, or None if it is missing
+    (exec under ACK is then refused with ENOTSUP)."""
+    path = os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                        "_launcher")
+    return path if os.access(path, os.X_OK) else None
+
+
+def attach(ring, *, vdso_clock: Optional[bool] = None,
+           exec_support: bool = True) -> None:
     """Install the SIGSYS handler (once) and make ``ring`` its event ring.
 
     Call before installing a filter with ACK rules; :func:`install` does it
-    for you when the filter is a :class:`Filter`.
+    for you when the filter is a :class:`Filter`.  With ``exec_support``,
+    a program exec'd under ACK is started by the launcher and keeps
+    reporting; without it, exec fails with ENOTSUP.
     """
     global _ring
     if vdso_clock is None:
         vdso_clock = vdso_clock_usable()
+    launcher = launcher_path() if exec_support else None
     with _lock:
-        _native().install_handler(ring, vdso_clock)
+        _native().install_handler(ring, vdso_clock, launcher)
         _ring = ring
 
 
@@ -164,6 +183,7 @@ def current_ring(size: int = DEFAULT_RING_SIZE, *, regs: bool = False):
     if ring is None:
         ring = new_ring(size, regs=regs)
         attach(ring)
+        atexit.register(ring.unlink)  # only the creating process unlinks
     return ring
 
 

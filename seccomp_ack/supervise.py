@@ -190,6 +190,7 @@ def learn(target: Target, *, data: int = 1,
         status = _reap_all(pid, ring, learned)
     finally:
         signal.signal(signal.SIGINT, old_int)
+        ring.unlink()
     return LearnResult(learned, status, ring.counters())
 
 
