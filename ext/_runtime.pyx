@@ -57,6 +57,7 @@ cdef extern from "runtime.h" nogil:
         uint64_t tail
         uint64_t lost
         sa_counters counters
+        uint64_t quiet_seen[16]
 
     size_t sa_ring_bytes(uint32_t capacity)
     void sa_ring_init(sa_ring *ring, uint32_t capacity)
@@ -165,6 +166,8 @@ cdef class Ring:
                 pass
 
     cdef bint pinned(self):
+        if _pinned is None:
+            return True  # interpreter shutdown: leave the mapping alone
         for r in _pinned:
             if r is self:
                 return True
@@ -216,6 +219,11 @@ cdef class Ring:
         """Sleep until the ring is half full or timeout_ms passes."""
         with nogil:
             sa_ring_wait(self.ring, timeout_ms)
+
+    def quiet_seen(self):
+        """Numbers of the syscalls quiet (consumer) threads made, unreported."""
+        return [w * 64 + b for w in range(16) for b in range(64)
+                if (self.ring.quiet_seen[w] >> b) & 1]
 
     def counters(self):
         """The handler's counters, plus ``lost`` (see skip_stuck)."""

@@ -736,8 +736,10 @@ static void core_handle(int sig, struct k_siginfo *si, struct k_ucontext *uc)
         /* Never returns: publish first (even on a quiet thread, since
          * nothing else would tell of the exit). */
         core_publish(si, uc, nr, a, 0, data, SA_EV_NORETURN);
-        core_syscall(nr, a[0], 0, 0, 0, 0, 0);
-        __builtin_unreachable();
+        ret = core_syscall(nr, a[0], 0, 0, 0, 0, 0);
+        /* Still here: a newer filter layer denied it.  Report that too. */
+        flags = SA_EV_NORETURN;
+        break;
     case NR_execve:
     case NR_execveat:
         ret = core_exec(si, uc, nr, a, data);
@@ -777,12 +779,21 @@ static void core_handle(int sig, struct k_siginfo *si, struct k_ucontext *uc)
     }
     g[G_RAX] = (uint64_t)ret;
 
-    if (report)
+    if (report) {
         core_publish(si, uc, nr, a, ret, data, flags);
-    else if (core_quiet())
+    } else if (core_quiet()) {
         core_count(pick_quiet);
-    else
+        if (r && nr >= 0 && nr < SA_MAX_NR) {
+            uint64_t bit = 1ull << (nr % 64);
+            /* Read first: the common case (already set) stays a read. */
+            if (!(atomic_load_explicit(&r->quiet_seen[nr / 64],
+                                       memory_order_relaxed) & bit))
+                atomic_fetch_or_explicit(&r->quiet_seen[nr / 64], bit,
+                                         memory_order_relaxed);
+        }
+    } else {
         core_count(pick_silenced);
+    }
 }
 
 #endif

@@ -82,6 +82,9 @@ struct sa_ring {
      * syscall numbers are silenced. */
     _Atomic uint32_t cookies[65536];
     _Atomic uint64_t silenced[SA_MAX_NR / 64];
+    /* Syscalls made by quiet (consumer) threads: not reported, but a
+     * profile or a lock() must still allow them. */
+    _Atomic uint64_t quiet_seen[SA_MAX_NR / 64];
     _Alignas(64) struct sa_slot slots[];
 };
 

@@ -53,6 +53,18 @@ REG_NAMES = ("r8", "r9", "r10", "r11", "r12", "r13", "r14", "r15", "rdi",
              "csgsfs", "err", "trapno", "oldmask", "cr2")
 
 
+#: Syscalls the ACK handler makes itself, through the trampoline: a lock()
+#: layer keeps them (as ACK) so the handler goes on working.
+RUNTIME_SYSCALLS = (
+    "getpid", "gettid", "process_vm_readv", "process_vm_writev", "futex",
+    "clock_gettime", "rt_sigprocmask", "rt_sigaction", "sigaltstack",
+    "tgkill")
+
+
+#: A lock() never denies these: a process must always be able to end.
+ALWAYS_ALLOWED_BY_LOCK = ("exit", "exit_group")
+
+
 def _native():
     from . import _runtime
     return _runtime
@@ -231,6 +243,7 @@ class Monitor:
         self._stop = threading.Event()
         self._poll_lock = threading.Lock()
         self._delivered = 0
+        self._seen = set()
         self.errors: List[BaseException] = []
         self.ring = None
         self.program = None
@@ -284,6 +297,7 @@ class Monitor:
     def _drain(self) -> List[Event]:
         batch = events_from(self.ring.drain())
         self._delivered += len(batch)
+        self._seen.update(e.nr for e in batch)
         return batch
 
     def events(self) -> List[Event]:
@@ -304,6 +318,43 @@ class Monitor:
         for nr in _numbers(syscalls):
             _native().set_silenced(nr, False)
 
+    def lock(self, default: Action = ERRNO(1)):
+        """Install a layer that denies every syscall not seen so far.
+
+        Learn during a warm-up, then enforce in the same process: after
+        ``lock()``, a syscall this Monitor never saw gets ``default`` (the
+        ACK layer below still reports it, with its result; with ERRNO the
+        report shows the error).  Seen means: delivered by this Monitor
+        (callbacks, :meth:`events` or :meth:`poll`; pending events are
+        delivered first), made unreported by the dispatcher thread, one
+        of the syscalls that are never reported, or exit and exit_group
+        (a process must always be able to end).  The few syscalls the ACK
+        handler itself needs (:data:`RUNTIME_SYSCALLS`) stay allowed, and
+        reported, when not seen.  Returns the installed Program; the
+        kernel's budget over stacked filters is checked first.
+        """
+        from .codegen import UNREPORTED_UNDER_ACK
+        from .installer import install
+        if self.ring is None:
+            raise RuleError("lock() needs an entered Monitor")
+        if self._use_thread:
+            self.poll()
+        else:
+            self.events()  # drained into the seen set, not delivered
+        seen = set()
+        for nr in self._seen | set(self.ring.quiet_seen()):
+            try:
+                seen.add(tables.syscall_name(nr))
+            except ValueError:
+                pass  # a number no table knows: nothing to allow by name
+        seen |= set(UNREPORTED_UNDER_ACK) | set(ALWAYS_ALLOWED_BY_LOCK)
+        layer = Filter(default=default)
+        layer.add(ALLOW, *sorted(seen))
+        runtime_only = sorted(set(RUNTIME_SYSCALLS) - seen)
+        if runtime_only:
+            layer.add(ACK(1), *runtime_only)
+        return install(layer, tsync=self._tsync)
+
     @property
     def stats(self) -> Dict[str, int]:
         """Counters: delivered (to this Monitor), dropped (ring full), lost,
@@ -320,6 +371,8 @@ class Learned:
         self.unknown: Dict[int, int] = collections.Counter()
         self.refused: List[Event] = []
         self.pids = set()
+        #: Names made but never reported (a dispatcher thread's).
+        self.unreported = set()
 
     def add(self, event: Event) -> None:
         try:
@@ -334,7 +387,8 @@ class Learned:
         """Names seen, plus those the ACK runtime cannot report (which a
         program may have used unseen), sorted."""
         from .codegen import UNREPORTED_UNDER_ACK
-        return sorted(set(self.counts) | set(UNREPORTED_UNDER_ACK))
+        return sorted(set(self.counts) | self.unreported |
+                      set(UNREPORTED_UNDER_ACK))
 
     def filter(self, default: Action = ERRNO(1)) -> Filter:
         """A filter allowing what was learned, ``default`` for the rest."""
@@ -360,6 +414,11 @@ class _Learning:
 
     def __exit__(self, *exc):
         self.monitor.close()
+        for nr in self.monitor.ring.quiet_seen():
+            try:
+                self.learned.unreported.add(tables.syscall_name(nr))
+            except ValueError:
+                pass
 
 
 def learn(*, data: int = 1, ring_size: int = DEFAULT_RING_SIZE):

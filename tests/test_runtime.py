@@ -315,21 +315,100 @@ def test_forked_children_report_into_the_same_ring():
     assert forks == pids           # the parent's clone returned each pid
 
 
-def test_exec_is_refused_clearly_and_recorded():
+def _exec_events(argv, *, exec_support=True, **run_args):
+    """Run argv with subprocess under ACK-everything in a child; return its
+    result and the events, grouped by pid."""
     def body():
         import subprocess
-        with sa.Monitor(sa.Filter(default=sa.ACK(1))) as mon:
-            try:
-                subprocess.run(["true"])
-                outcome = "ran"
-            except OSError as exc:
-                outcome = exc.errno
-            events = [e for e in mon.events() if e.name == "execve"]
-        return outcome, [(e.refused, e.ret) for e in events]
+        ring = runtime.new_ring(1 << 15)
+        runtime.attach(ring, exec_support=exec_support)
+        sa.install(sa.Filter(default=sa.ACK(1)))
+        try:
+            done = subprocess.run(argv, capture_output=True, **run_args)
+            outcome = (done.returncode, done.stdout, done.stderr)
+        except OSError as exc:
+            outcome = ("error", exc.errno)
+        events = runtime.events_from(ring.drain())
+        by_pid = {}
+        for e in events:
+            by_pid.setdefault(e.pid, []).append(
+                (e.name, e.args[0], e.ret, e.refused, e.before))
+        return outcome, os.getpid(), by_pid, ring.counters()
 
-    outcome, events = in_child(body).value
-    assert outcome == errno.ENOTSUP
-    assert events and all(ev == (True, -errno.ENOTSUP) for ev in events)
+    return in_child(body).value
+
+
+def test_exec_under_ack_keeps_reporting_the_new_image():
+    outcome, me, by_pid, counters = _exec_events(["/bin/echo", "hi there"])
+    assert outcome == (0, b"hi there\n", b"")
+    (child,) = [pid for pid in by_pid if pid != me]
+    names = [e[0] for e in by_pid[child]]
+    # The exec, reported before it ran, then the new image's own syscalls:
+    # its dynamic loader, its write of the output, its exit.
+    assert ("execve", by_pid[child][names.index("execve")][1], 0, False,
+            True) in by_pid[child]
+    assert "mmap" in names[names.index("execve"):]
+    assert ("write", 1, 9, False, False) in by_pid[child]
+    assert names[-1] == "exit_group"
+    assert counters["dropped"] == counters["lost"] == 0
+
+
+@pytest.mark.parametrize("flags", [["-static"], ["-static-pie"], ["-no-pie"]])
+def test_exec_of_static_and_dynamic_c_programs(tmp_path, flags):
+    source = tmp_path / "prog.c"
+    source.write_text(
+        "#include <unistd.h>\n"
+        "int main(int argc, char **argv) {\n"
+        "    getppid();\n"
+        "    write(1, argv[1], 3);\n"
+        "    return 7;\n"
+        "}\n")
+    exe = tmp_path / "prog"
+    import subprocess
+    subprocess.run(["cc", "-O1", *flags, "-o", str(exe), str(source)],
+                   check=True)
+    outcome, me, by_pid, _ = _exec_events([str(exe), "abcdef"])
+    assert outcome == (7, b"abc", b"")
+    (child,) = [pid for pid in by_pid if pid != me]
+    calls = by_pid[child]
+    assert ("getppid", calls[[c[0] for c in calls].index("getppid")][1], me,
+            False, False) in calls
+    assert ("exit_group", 7, 0, False, False) in calls
+
+
+def test_exec_of_a_shebang_script(tmp_path):
+    script = tmp_path / "hello.sh"
+    script.write_text("#!/bin/sh -e\necho script says $1\n")
+    script.chmod(0o755)
+    outcome, me, by_pid, _ = _exec_events([str(script), "hello"])
+    assert outcome == (0, b"script says hello\n", b"")
+    assert len(by_pid) == 2
+
+
+@pytest.mark.parametrize("make, err", [
+    (lambda p: None, errno.ENOENT),                      # missing
+    (lambda p: p.write_text("#!/bin/sh\n"), errno.EACCES),  # not executable
+    (lambda p: (p.write_text("plain text\n"), p.chmod(0o755)),
+     errno.ENOEXEC),                                     # no format
+])
+def test_exec_errors_reach_the_caller_before_the_point_of_no_return(
+        tmp_path, make, err):
+    path = tmp_path / "prog"
+    make(path)
+    outcome, me, by_pid, _ = _exec_events([str(path)])
+    assert outcome == ("error", err)
+    # subprocess execs in its vfork child: the failure is reported there.
+    execs = [e for pid in by_pid for e in by_pid[pid] if e[0] == "execve"]
+    assert [e[2:] for e in execs] == [(-err, False, False)]
+
+
+def test_exec_without_the_launcher_is_refused_clearly():
+    outcome, me, by_pid, counters = _exec_events(["/bin/true"],
+                                                 exec_support=False)
+    assert outcome == ("error", errno.ENOTSUP)
+    assert [e for e in by_pid[me] if e[0] == "execve"][0][2:4] == \
+        (-errno.ENOTSUP, True)
+    assert counters["refused"] == 1
 
 
 def test_in_process_learn_gives_a_profile():
@@ -387,6 +466,42 @@ def test_budget_across_stacked_filters_is_checked_before_the_kernel():
                     "over 8 filters (4 added per filter); the kernel "
                     "allows 32768")
     assert kernel == errno.ENOMEM
+
+
+@pytest.mark.parametrize("default, expect", [
+    (sa.ERRNO(1), ("denied", errno.EPERM)),
+    (sa.KILL_PROCESS, None),
+])
+def test_lock_denies_what_was_not_seen_during_warm_up(default, expect):
+    def body():
+        import socket
+        seen = []
+        with sa.Monitor(sa.Filter(default=sa.ACK(1)),
+                        on_event=seen.append) as mon:
+            os.getppid()                    # warm-up, and the write that
+            r, w = os.pipe()                # sends our result back
+            os.write(w, b"x")
+            prog = mon.lock(default)
+            ppid = os.getppid()             # seen: still allowed
+            try:
+                socket.socket()             # never seen: denied
+                result = "allowed"
+            except PermissionError as exc:
+                result = ("denied", exc.errno)
+        sockets = [e.ret for e in seen if e.name == "socket"]
+        return ppid, result, len(prog), sockets
+
+    child = in_child(body)
+    if expect is None:
+        assert os.WIFSIGNALED(child.status)
+        assert os.WTERMSIG(child.status) == signal.SIGSYS
+    else:
+        ppid, result, length, sockets = child.value
+        assert ppid == os.getpid()
+        assert result == expect
+        assert length > 0
+        # The ACK layer below still reports the denied call, with its error.
+        assert sockets == [-errno.EPERM]
 
 
 def test_monitor_rejects_a_non_filter():
