@@ -307,12 +307,23 @@ def sized_program(family: str, size: int):
     la, lb = len(_padded(family, a).compile()), \
         len(_padded(family, b).compile())
     slope = (lb - la) / (b - a)
-    rules = max(1, round(a + (size - la) / slope))
-    program = _padded(family, rules).compile()
-    while len(program) > 4096:
-        rules -= max(1, (len(program) - 4096) // max(1, int(slope)) + 1)
-        program = _padded(family, rules).compile()
-    return program, rules
+    goal = min(size, 4096)
+    rules = max(1, round(a + (goal - la) / slope))
+    best = None
+    for _ in range(6):
+        try:
+            program = _padded(family, rules).compile()
+        except sa.ProgramError:   # above the kernel's 4096: fewer rules
+            rules -= max(1, rules // 20)
+            continue
+        if best is None or abs(len(program) - goal) < \
+                abs(len(best[0]) - goal):
+            best = (program, rules)
+        if abs(len(program) - goal) <= goal // 50:
+            break
+        # Far-jump islands make size grow faster than linearly: rescale.
+        rules = max(1, round(rules * goal / len(program)))
+    return best
 
 
 _LIBSECCOMP_OPS = {"eq": "EQ", "ne": "NE", "lt": "LT", "le": "LE",

@@ -101,8 +101,8 @@ cdef class Tracer:
     returns batches of raw events; without, only counts() fill.  exit_stop
     (PTRACE_SECCOMP with events) stops again at syscall exit for the
     result; regs copies the registers there.  report lists the syscall
-    numbers PTRACE_SYSCALL reports (None: all); the other backends report
-    what their filter selects.
+    numbers PTRACE_SYSCALL and NOTIFY report (None: all); PTRACE_SECCOMP
+    reports what its filter selects.
     """
 
     cdef st_tracer t

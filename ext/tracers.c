@@ -570,7 +570,11 @@ static int run_ptrace(struct st_tracer *t)
 {
     while (!t->done && (!t->want_events || t->out_n < t->out_cap)) {
         int status;
-        pid_t pid = waitpid(-1, &status, __WALL);
+        /* With events in hand, return them rather than sleep: the caller
+         * sees each event while the tracee runs on, not at the end. */
+        pid_t pid = waitpid(-1, &status, __WALL | (t->out_n ? WNOHANG : 0));
+        if (pid == 0)
+            break;
         if (pid < 0) {
             if (errno == EINTR)
                 return -EINTR;
@@ -637,10 +641,13 @@ static int run_notify(struct st_tracer *t)
             {.fd = t->listener, .events = POLLIN},
             {.fd = pidfd, .events = POLLIN},
         };
-        if (poll(fds, pidfd >= 0 ? 2 : 1, -1) < 0) {
+        int ready = poll(fds, pidfd >= 0 ? 2 : 1, t->out_n ? 0 : -1);
+        if (ready < 0) {
             rc = -errno;
             break;
         }
+        if (ready == 0)   /* nothing waiting: hand over what we have */
+            break;
         if (fds[1].revents) {
             /* The leader exited: reap it, or the zombie keeps the filter in
              * use and the listener never hangs up. */
@@ -671,11 +678,14 @@ static int run_notify(struct st_tracer *t)
                 (req.data.nr == SYS_execve || req.data.nr == SYS_execveat))
                 t->exec_seen = 1;
         }
-        if (t->exec_seen) {
+        /* The filter always notifies execve (see tracers.py); report only
+         * what was asked for. */
+        int report = t->exec_seen && reported(t, req.data.nr);
+        if (report) {
             t->stops++;
             count(t, (uint64_t)req.data.nr);
         }
-        if (t->exec_seen && t->want_events) {
+        if (report && t->want_events) {
             struct st_event ev;
             memset(&ev, 0, offsetof(struct st_event, regs));
             ev.tid = (int32_t)req.pid;

@@ -42,6 +42,10 @@ def _parser() -> argparse.ArgumentParser:
                             "(default: errno, i.e. EPERM)")
     learn.add_argument("--ring-size", type=int, default=16384,
                        help="events the ring holds (a power of two)")
+    learn.add_argument("--backend", default="ack",
+                       choices=["ack", "ptrace", "ptrace-syscall", "notify"],
+                       help="how to see syscalls (default: ack); the others "
+                            "trace any executable: TARGET is then its argv")
     learn.add_argument("target", nargs=argparse.REMAINDER,
                        help="script.py [args] | -m module [args] | "
                             "-c code [args]")
@@ -113,13 +117,26 @@ def main(argv: Optional[List[str]] = None) -> int:
 def _learn(args, rest) -> int:
     from . import supervise
     from .profiles import dump_profile
-    target = _target(args, rest)
-    result = supervise.learn(target, ring_size=args.ring_size)
+    if args.backend == "ack":
+        target = _target(args, rest)
+        result = supervise.learn(target, ring_size=args.ring_size)
+    else:
+        result = _learn_traced(args, rest)
     flt = result.learned.filter(DEFAULTS[args.default])
     dump_profile(flt, args.output)
     print(_summary(result, args.output), file=sys.stderr)
     supervise.pass_status(result.status)
     return 0
+
+
+def _learn_traced(args, rest):
+    # Tracer backends watch from outside: TARGET is any command line.
+    from . import tracers
+    from .supervise import TargetError
+    argv = list(rest if rest is not None else args.target)
+    if not argv:
+        raise TargetError("no target given: expected a command after --")
+    return tracers.learn(argv, backend=args.backend)
 
 
 def _run(args, rest) -> int:

@@ -152,7 +152,9 @@ def tracer_filter(backend: str,
     """The filter the child installs for ``backend`` (None: no filter).
 
     It returns TRACE (ptrace) or USER_NOTIF (notify) for ``syscalls``, or
-    for every syscall when ``syscalls`` is None, and ALLOW otherwise.
+    for every syscall when ``syscalls`` is None, and ALLOW otherwise.  The
+    notify filter also notifies execve and execveat, which tell the
+    supervisor when the target begins (unreported unless asked for).
     """
     if backend == "ptrace-syscall":
         return None
@@ -167,7 +169,13 @@ def tracer_filter(backend: str,
     numbers = _numbers(syscalls)
     if not numbers:
         raise RuleError("syscalls is empty: give None to report them all")
-    return Filter(default=ALLOW).add(action, *numbers)
+    if backend == "notify":
+        # The supervisor learns from execve that the target started: the
+        # syscalls before it are the launcher's (tracers.c).  Reported only
+        # if asked for.
+        numbers += [tables.syscall_number("execve"),
+                    tables.syscall_number("execveat")]
+    return Filter(default=ALLOW).add(action, *sorted(set(numbers)))
 
 
 def _resolve(argv: Sequence[str]) -> str:
@@ -215,7 +223,7 @@ def trace(argv: Sequence[str], *, backend: str = "ptrace",
     flt = tracer_filter(backend, syscalls)
     program = bytes(flt.compile()) if flt is not None else None
     report = None
-    if backend == "ptrace-syscall" and syscalls is not None:
+    if backend != "ptrace" and syscalls is not None:
         report = _numbers(syscalls)
     environ = os.environ if env is None else env
     tracer = native.Tracer(kinds[backend], events=events, regs=regs,
