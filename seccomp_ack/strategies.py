@@ -30,6 +30,7 @@ from typing import NamedTuple, Optional, Sequence, Tuple
 from hypothesis import strategies as st
 
 from . import tables
+from ._bpf_strategies import programs, seccomp_data_inputs
 from .actions import Action
 from .rules import ARG_COUNT, Condition, Filter
 
@@ -160,56 +161,72 @@ def _near(value: int, limit: int) -> Tuple[int, ...]:
     return tuple(v for v in (value - 1, value, value + 1) if 0 <= v <= limit)
 
 
+def _edges(cond: Condition) -> Tuple[int, ...]:
+    """Arguments around ``cond``'s constant: each word at, below and above
+    the constant's word, all mask bits off, and garbage above bit 31."""
+    v = cond.value
+    out = {hi << 32 | lo for hi in _near(v >> 32, _U32)
+           for lo in _near(v & _U32, _U32)}
+    out.add(v | (~cond.mask & _U64))
+    out.add(v ^ 0xFFFFFFFF00000000)
+    return tuple(sorted(out))
+
+
 def _arg_edges(flt: Filter, index: int) -> Tuple[int, ...]:
-    """Values of args[index] around every constant the filter compares it
-    with: each word at, below and above the constant's word."""
+    """The edges of every condition of ``flt`` on args[index]."""
     out = {0, _U64, _U32, 1 << 32}
     for rule in flt.rules:
         for cond in rule.conditions:
-            if cond.index != index:
-                continue
-            v = cond.value
-            for hi in _near(v >> 32, _U32):
-                for lo in _near(v & _U32, _U32):
-                    out.add(hi << 32 | lo)
-            out.add(v | (~cond.mask & _U64))
-            out.add(v ^ 0xFFFFFFFF00000000)   # garbage above a 32-bit int
+            if cond.index == index:
+                out.update(_edges(cond))
     return tuple(sorted(out))
 
 
 @st.composite
 def syscall_inputs(draw, flt: Filter, *,
                    trampoline: Optional[int] = None) -> SyscallInput:
-    """A call aimed at ``flt``'s boundaries (see the module docstring)."""
-    tokens = sorted({tables.ABI_ARCH[a] for a in flt.abis}
-                    | {tables.AUDIT_ARCH_X86_64, FOREIGN_ARCH})
-    arch = draw(st.sampled_from(tokens))
-    numbers = {0, 0x3FFFFFFF, tables.X32_SYSCALL_BIT, 0x80000000,
-               0xBFFFFFFF, 0xC0000000, _U32}
-    for abi in flt.abis:
-        for nr, _ in flt.rules_for(abi):
-            numbers.update(_near(nr, _U32))
-            numbers.add(nr ^ tables.X32_SYSCALL_BIT)
-    for name in ("clone", "rt_sigreturn", "vfork", "clone3",
-                 "restart_syscall"):
-        numbers.add(tables.syscall_number(name, "x86_64"))
-    nr = draw(st.one_of(st.sampled_from(sorted(numbers)),
-                        st.integers(0, 600), st.integers(0, _U32)))
-    args = tuple(draw(st.one_of(st.sampled_from(_arg_edges(flt, i)),
-                                st.integers(0, _U64)))
-                 for i in range(ARG_COUNT))
+    """A call aimed at ``flt``'s boundaries (see the module docstring).
+
+    Two calls in three aim at one rule: its ABI's arch token and number,
+    and each argument it compares at the edges of that comparison.  The
+    others range wider: numbers next to the filter's, x32 and other
+    boundaries, foreign tokens, any argument.
+    """
+    ruled = [(abi, nr, rule) for abi in flt.abis
+             for nr, rule in flt.rules_for(abi)]
+    if ruled and draw(st.integers(0, 2)):
+        abi, nr, rule = draw(st.sampled_from(ruled))
+        arch = tables.ABI_ARCH[abi]
+        args = []
+        for i in range(ARG_COUNT):
+            mine = [x for c in rule.conditions if c.index == i
+                    for x in _edges(c)]
+            choices = [st.sampled_from(_arg_edges(flt, i)),
+                       st.integers(0, _U64)]
+            if mine:
+                choices = [st.sampled_from(sorted(set(mine)))] * 3 + choices
+            args.append(draw(st.one_of(choices)))
+        args = tuple(args)
+    else:
+        tokens = sorted({tables.ABI_ARCH[a] for a in flt.abis}
+                        | {tables.AUDIT_ARCH_X86_64, FOREIGN_ARCH})
+        arch = draw(st.sampled_from(tokens))
+        numbers = {0, 0x3FFFFFFF, tables.X32_SYSCALL_BIT, 0x80000000,
+                   0xBFFFFFFF, 0xC0000000, _U32}
+        for _, ruled_nr, _ in ruled:
+            numbers.update(_near(ruled_nr, _U32))
+            numbers.add(ruled_nr ^ tables.X32_SYSCALL_BIT)
+        for name in ("clone", "rt_sigreturn", "vfork", "clone3",
+                     "restart_syscall"):
+            numbers.add(tables.syscall_number(name, "x86_64"))
+        nr = draw(st.one_of(st.sampled_from(sorted(numbers)),
+                            st.integers(0, 600), st.integers(0, _U32)))
+        args = tuple(draw(st.one_of(st.sampled_from(_arg_edges(flt, i)),
+                                    st.integers(0, _U64)))
+                     for i in range(ARG_COUNT))
     ips = [0, _U64]
     if trampoline is not None:
         ips += list(_near(trampoline, _U64))
         ips += [trampoline ^ (1 << 32), trampoline ^ 1 << 40]
     ip = draw(st.one_of(st.sampled_from(ips), st.integers(0, _U64)))
     return SyscallInput(nr, args, arch, ip)
-
-
-def __getattr__(name):
-    # Raw program strategies live with the simulator.
-    if name in ("programs", "seccomp_data_inputs"):
-        from . import _bpf_strategies
-        return getattr(_bpf_strategies, name)
-    raise AttributeError(
-        f"module {__name__!r} has no attribute {name!r}")

@@ -18,7 +18,7 @@ from seccomp_ack.actions import (ACK, ALLOW, ERRNO, KILL_PROCESS,
 from seccomp_ack.asm import Assembler, longest_path
 from seccomp_ack.codegen import (FORK_LIKE_CLONE, UNREPORTED_UNDER_ACK,
                                  check_stack_budget, compile_filter,
-                                 compile_instructions)
+                                 compile_instructions, kernel_length)
 from seccomp_ack.errors import ProgramError, RuleError
 from seccomp_ack.program import Program
 from seccomp_ack.rules import Arg, Condition, Filter
@@ -128,6 +128,8 @@ COMPARISONS = [
     (26, 32, 0xFFFFFFFF, _w(3, 0xFFFFFFFE), "FTTTFF"),
     (27, 32, 0, _w(0xFFFFFFFF, 0), "TFFTFT"),
     (28, 32, 0x80000000, 0x7FFFFFFF, "FTTTFF"),       # unsigned, not signed
+    (29, 64, 1, 0, "FTTTFF"),
+    (30, 32, 1, _w(1, 0), "FTTTFF"),
 ]
 
 
@@ -378,6 +380,13 @@ def test_first_added_wins_among_one_kind(run):
 
 # -- programs: size, far jumps, layout ------------------------------------
 
+def test_compile_filter_wraps_the_instructions_in_a_program():
+    flt = Filter(ERRNO(1)).add(ACK(2), "getppid", Arg(0) < 5)
+    insns = compile_instructions(flt, trampoline=TRAMP, cookies=cookie)
+    assert all(type(insn) is tuple and len(insn) == 4 for insn in insns)
+    assert Program(insns) == build(flt)
+
+
 def test_syscalls_without_conditions_share_one_ret_per_action():
     flt = Filter(ERRNO(1))
     flt.add(ALLOW, *range(0, 200, 2))
@@ -450,14 +459,48 @@ def test_program_size_limit():
                         r"4096", str(info.value))
 
 
+def filler(n):
+    """n instructions: loads, then ret ALLOW; the kernel charges n + 4."""
+    return [(0x20, 0, 0, 0)] * (n - 1) + [(0x06, 0, 0, ALLOW.value)]
+
+
+# (number, program, kernel length) as measured on Linux 6.18.
+KERNEL_LENGTHS = [
+    (1, [(0x06, 0, 0, 0)], 5),
+    (2, filler(2), 6),
+    (3, [(0x20, 0, 0, 0), (0x15, 0, 1, 5), (6, 0, 0, 0), (6, 0, 0, 1)], 9),
+    (4, [(0x20, 0, 0, 0), (0x15, 0, 1, 0x80000000), (6, 0, 0, 0),
+         (6, 0, 0, 1)], 10),
+    (5, [(0x20, 0, 0, 0), (0x15, 1, 2, 5)] + [(6, 0, 0, 0)] * 3, 12),
+    (6, [(0x20, 0, 0, 0), (0x45, 1, 2, 0x80000000)] + [(6, 0, 0, 0)] * 3,
+     13),
+    (7, [(0x20, 0, 0, 0), (0x54, 0, 0, 0x80000003), (6, 0, 0, 0)], 7),
+    (8, [(0x05, 0, 0, 1), (6, 0, 0, 0), (6, 0, 0, 1)], 8),
+    (9, [(0x20, 0, 0, 8), (0x45, 0, 1, 0xCA524C29), (6, 0, 0, 0),
+         (6, 0, 0, 1)], 11),
+    (10, [(0x20, 0, 0, 8), (0x45, 1, 0, 0xCA524C29), (6, 0, 0, 0),
+          (6, 0, 0, 1)], 10),
+    (11, [(0x20, 0, 0, 8), (0x25, 0, 1, 0xCA524C29), (6, 0, 0, 0),
+          (6, 0, 0, 1)], 10),
+    (12, [(0x20, 0, 0, 8), (0x15, 0, 0, 0xCA524C29), (6, 0, 0, 0)], 8),
+]
+
+
+@pytest.mark.parametrize("no,insns,length", KERNEL_LENGTHS,
+                         ids=[f"klen{row[0]}" for row in KERNEL_LENGTHS])
+def test_kernel_length(no, insns, length):
+    assert kernel_length(insns) == length
+    assert kernel_length(Program(insns)) == length
+
+
 def test_stack_budget():
     assert check_stack_budget([100]) == 100
     assert check_stack_budget([100, 50]) == 154
-    assert check_stack_budget([4096] * 7 + [4068]) == 32768
+    assert check_stack_budget([filler(4096)] * 7 + [filler(4036)]) == 32768
     with pytest.raises(ProgramError, match=r"^8 stacked filters need 32769 "
-                                           r"instructions \(32741 plus 4 "):
-        check_stack_budget([4096] * 7 + [4069])
-    with pytest.raises(ProgramError, match="1..4096"):
+                                           r"instructions \(32741 after "):
+        check_stack_budget([filler(4096)] * 7 + [filler(4037)])
+    with pytest.raises(ProgramError, match="kernel length 0"):
         check_stack_budget([0])
 
 
