@@ -38,14 +38,13 @@ ACK lowering (see DESIGN.md, "ACK by emulation"):
   through the 64-bit ``syscall`` instruction, which would run a different
   syscall for those ABIs.
 - On x86_64, the syscalls in :data:`UNREPORTED_UNDER_ACK` lower ACK to
-  ALLOW (unreported): the runtime's own return path (rt_sigreturn,
-  restart_syscall) and calls it cannot yet re-issue from a signal handler
-  (clone3; vfork, whose child would clobber the signal frame).  ``clone``
-  is reported only when it is fork-like (:data:`FORK_LIKE_CLONE`: no
-  CLONE_VM and no new stack); thread-creating clones are allowed
-  unreported.  This is done as a rewrite of the rules before code
-  generation, so that a test can mirror it on :meth:`Filter.evaluate`.
-  execve and execveat stay ACK: the runtime fails them cleanly.
+  ALLOW (unreported): the runtime's own return path (rt_sigreturn, and
+  restart_syscall, which the kernel's restart of an interrupted re-issued
+  syscall uses).  Every other syscall is reportable, clone, clone3, vfork
+  and execve included (the runtime re-issues them so that the child or the
+  new image goes on reporting).  This is done as a rewrite of the rules
+  before code generation, so that a test can mirror it on
+  :meth:`Filter.evaluate`.
 - A ``TRAP(d)`` whose ``d`` is an ACK cookie is refused (:class:`RuleError`):
   its SIGSYS would be taken for an ACK report.
 
@@ -66,23 +65,10 @@ from .rules import Condition, Filter
 
 __all__ = ["compile_filter", "compile_instructions", "check_stack_budget",
            "kernel_length",
-           "lower_rules", "longest_path", "UNREPORTED_UNDER_ACK",
-           "FORK_LIKE_CLONE", "CLONE_VM"]
+           "lower_rules", "longest_path", "UNREPORTED_UNDER_ACK"]
 
 #: x86_64 syscalls whose ACK verdict is lowered to ALLOW (never reported).
-UNREPORTED_UNDER_ACK = frozenset(
-    {"rt_sigreturn", "restart_syscall", "clone3", "vfork"})
-
-#: CLONE_VM from linux/sched.h: the child shares the parent's memory.
-CLONE_VM = 0x00000100
-
-#: When ``clone`` is reported under ACK: no CLONE_VM (flags are an int, so
-#: 32 bits) and no new stack (a pointer, so 64 bits).  Other clones are
-#: allowed unreported.
-FORK_LIKE_CLONE: Tuple[Condition, ...] = (
-    Condition(0, "masked_eq", 0, mask=CLONE_VM, width=32),
-    Condition(1, "eq", 0),
-)
+UNREPORTED_UNDER_ACK = frozenset({"rt_sigreturn", "restart_syscall"})
 
 #: The ABI whose syscalls the ACK runtime can re-issue.
 ACK_ABI = "x86_64"
@@ -113,21 +99,12 @@ def lower_rules(flt: Filter, abi: str) -> Tuple[Action, List[LoweredRule]]:
     """
     default = _lower_action(flt.default, abi)
     names = tables.syscall_names(ACK_ABI)
-    special = {names[n]: n for n in UNREPORTED_UNDER_ACK}
-    clone = names["clone"]
+    special = {names[n] for n in UNREPORTED_UNDER_ACK}
     out: List[LoweredRule] = []
 
     def add(nr: int, action: Action, conds: Tuple[Condition, ...]):
-        if action.kind == "ack":
-            name = special.get(nr) if abi == ACK_ABI else None
-            if name is not None:
-                action = ALLOW
-            elif abi == ACK_ABI and nr == clone:
-                # A fork-like clone keeps its ACK; the same rule allows
-                # every other clone.  ALLOW ranks below ACK, so where both
-                # match, ACK wins, as it did before the rewrite.
-                out.append((nr, action, conds + FORK_LIKE_CLONE))
-                action = ALLOW
+        if action.kind == "ack" and abi == ACK_ABI and nr in special:
+            action = ALLOW
         out.append((nr, action, conds))
 
     for nr, rule in flt.rules_for(abi):
@@ -136,7 +113,7 @@ def lower_rules(flt: Filter, abi: str) -> Tuple[Action, List[LoweredRule]]:
         # The special syscalls must not fall to a reporting default: give
         # them rules of their own, last, so that every other rule still
         # takes precedence as it did.
-        for nr in sorted(set(special) | {clone}):
+        for nr in sorted(special):
             add(nr, default, ())
     return default, out
 

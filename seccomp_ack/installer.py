@@ -3,44 +3,43 @@
 Every failure is a :class:`~seccomp_ack.errors.SeccompOSError` naming the
 operation.  Before calling the kernel, the size limits are checked here so
 that the error says which limit and by how much: 1..4096 instructions per
-filter, and 32768 instructions over all layers plus 4 per layer.
+filter, and the kernel's budget over all stacked filters, which it counts
+after converting each to eBPF (:func:`seccomp_ack.codegen.kernel_length`).
 """
 
 import threading
 from typing import List, Union
 
-from .bpfconst import MAX_INSNS_PER_PATH, MAXINSNS
+from .bpfconst import MAXINSNS
 from .errors import ProgramError
 from .rules import Filter
 
 SECCOMP_FILTER_FLAG_TSYNC = 1
 
-# Lengths of the filters this process installed (forked children inherit
-# the list as they inherit the filters).
+# Kernel lengths of the filters this process installed (forked children
+# inherit the list as they inherit the filters).
 _layers: List[int] = []
 _lock = threading.Lock()
 
 
 def installed_layers() -> List[int]:
-    """Instruction counts of the filters installed by this library so far."""
+    """Kernel lengths of the filters installed by this library so far."""
     with _lock:
         return list(_layers)
 
 
-def check_budget(new_length: int) -> None:
-    """Raise ProgramError if one more filter of ``new_length`` instructions
-    would exceed the kernel's budget across stacked filters."""
-    if not 1 <= new_length <= MAXINSNS:
+def check_budget(program) -> int:
+    """Raise ProgramError if ``program`` cannot be stacked on the filters
+    installed so far; return its kernel length."""
+    from .codegen import check_stack_budget, kernel_length
+    if not 1 <= len(program) <= MAXINSNS:
         raise ProgramError(
-            f"program has {new_length} instructions; a filter must have "
+            f"program has {len(program)} instructions; a filter must have "
             f"1..{MAXINSNS}")
+    length = kernel_length(program)
     with _lock:
-        total = sum(n + 4 for n in _layers) + new_length + 4
-    if total > MAX_INSNS_PER_PATH:
-        raise ProgramError(
-            f"installing {new_length} more instructions would make "
-            f"{total} over {len(_layers) + 1} filters (4 added per filter); "
-            f"the kernel allows {MAX_INSNS_PER_PATH}")
+        check_stack_budget(_layers + [length])
+    return length
 
 
 def install(filter_or_program: Union[Filter, "Program", bytes], *,
@@ -69,10 +68,10 @@ def install(filter_or_program: Union[Filter, "Program", bytes], *,
             f"install() takes a Filter, Program or bytes, not "
             f"{type(filter_or_program).__name__}")
     program.validate()
-    check_budget(len(program))
+    length = check_budget(program)
     _runtime.set_no_new_privs()
     _runtime.install_filter(bytes(program),
                             SECCOMP_FILTER_FLAG_TSYNC if tsync else 0)
     with _lock:
-        _layers.append(len(program))
+        _layers.append(length)
     return program
