@@ -137,19 +137,45 @@ def test_argv_and_stdio_pass_through(tmp_path):
     assert learned.stderr.startswith("err\n")
 
 
-def test_exec_fails_clearly_and_is_reported(tmp_path):
+def test_learn_covers_the_programs_the_target_runs(tmp_path):
+    """app.py runs ls: the profile holds ls's syscalls too (lgetxattr,
+    statx: Python makes neither), reported from ls's own pid."""
+    app = tmp_path / "app.py"
+    app.write_text("import subprocess, sys\n"
+                   "out = subprocess.run(['ls', '-l', sys.argv[1]],\n"
+                   "                     capture_output=True, text=True)\n"
+                   "print(out.returncode, len(out.stdout.splitlines()))\n")
+    (tmp_path / "d").mkdir()
+    (tmp_path / "d" / "f").write_text("x")
     profile = str(tmp_path / "p.json")
-    code = ("import subprocess\n"
+    learned = cli("learn", "-o", profile, "--", str(app),
+                  str(tmp_path / "d"))
+    assert learned.stdout == "0 2\n", learned.stderr
+    assert "from 2 process(es)" in learned.stderr
+    with open(profile) as f:
+        names = set(json.load(f)["syscalls"][0]["names"])
+    assert {"execve", "vfork", "lgetxattr", "statx"} <= names
+    ran = cli("run", "--profile", profile, "--", str(app),
+              str(tmp_path / "d"))
+    assert ran.stdout == "0 2\n", ran.stderr
+
+
+def test_exec_of_a_32_bit_program_fails_clearly(tmp_path):
+    # The first 20 bytes of an i386 ELF executable are all the check needs.
+    fake = tmp_path / "i386-prog"
+    fake.write_bytes(b"\x7fELF\x01\x01\x01" + b"\0" * 9 + b"\x02\0\x03\0"
+                     + b"\0" * 64)
+    fake.chmod(0o755)
+    profile = str(tmp_path / "p.json")
+    code = ("import subprocess, sys\n"
             "try:\n"
-            "    subprocess.run(['ls'])\n"
+            "    subprocess.run([sys.argv[1]])\n"
             "except OSError as e:\n"
             "    print('exec failed', e.errno)\n")
-    learned = cli("learn", "-o", profile, "--", "-c", code)
+    learned = cli("learn", "-o", profile, "--", "-c", code, str(fake))
     assert learned.stdout == f"exec failed {errno.ENOTSUP}\n"
-    assert "exec under an ACK filter is not supported yet" in learned.stderr
+    assert "only x86-64 ELF programs can run under ACK" in learned.stderr
     assert "tried execve" in learned.stderr
-    with open(profile) as f:
-        assert "execve" in json.load(f)["syscalls"][0]["names"]
 
 
 def test_console_script_matches_module(tmp_path):
