@@ -75,9 +75,9 @@ def main(argv=None) -> int:
         "schema": 1,
         "created": datetime.datetime.now(datetime.timezone.utc)
         .isoformat(timespec="seconds"),
-        "command": "python -m benchmarks " + " ".join(
+        "command": " ".join(["python -m benchmarks"] + [
             shlex.quote(a) for a in (sys.argv[1:] if argv is None
-                                     else argv)),
+                                     else argv)]),
         "mode": mode.name,
         "repetitions": mode.reps,
         "machine": machine(),

@@ -40,10 +40,11 @@
  * filter is installed may itself wait for a supervisor that has no fd yet;
  * it then waits until we confirm we hold a copy, since the fd is close-on-
  * exec and the filter would lose its listener at exec (its notifications
- * then fail with ENOSYS).  Those waiting syscalls are the launcher's, not
- * the target's: nothing is reported before the leader's execve.  The supervisor answers every notification with
- * SECCOMP_USER_NOTIF_FLAG_CONTINUE: the kernel runs the syscall as if
- * allowed.  It sees arguments only, never the result, so events carry
+ * then fail with ENOSYS).  Those waiting syscalls are ours, not the
+ * target's: nothing is reported before the leader's execve, which the
+ * filter therefore always notifies.  The supervisor answers every
+ * notification with SECCOMP_USER_NOTIF_FLAG_CONTINUE: the kernel runs the
+ * syscall as if allowed.  It sees arguments only, never the result, so events carry
  * ST_EV_PRE.  The listener reports POLLHUP when no task uses the filter;
  * a zombie still does, so we reap the leader when its pidfd says it exited.
  */

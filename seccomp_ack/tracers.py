@@ -1,4 +1,4 @@
-"""Tracer backends: see any program's syscalls with ptrace or user notification.
+"""Tracer backends: any program's syscalls, by ptrace or user notification.
 
 The ACK runtime (:mod:`seccomp_ack.runtime`) reports syscalls from inside
 the process it watches, so it needs a Python target.  The backends here
