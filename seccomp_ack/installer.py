@@ -8,11 +8,14 @@ after converting each to eBPF (:func:`seccomp_ack.codegen.kernel_length`).
 """
 
 import threading
-from typing import List, Union
+from typing import TYPE_CHECKING, List, Union
 
 from .bpfconst import MAXINSNS
 from .errors import ProgramError
 from .rules import Filter
+
+if TYPE_CHECKING:
+    from .program import Program
 
 SECCOMP_FILTER_FLAG_TSYNC = 1
 

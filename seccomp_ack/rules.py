@@ -23,7 +23,7 @@ reference evaluator that does not share code with the generator.
 from typing import Iterable, List, Optional, Sequence, Tuple, Union
 
 from . import tables
-from .actions import ALLOW, KILL_PROCESS, Action
+from .actions import KILL_PROCESS, Action
 from .errors import RuleError, UnknownSyscallError
 
 ARG_COUNT = 6

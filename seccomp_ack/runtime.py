@@ -31,7 +31,7 @@ import collections
 import logging
 import os
 import threading
-from typing import Callable, Dict, Iterable, List, Optional, Tuple
+from typing import Callable, Dict, Iterable, List, Optional
 
 from . import tables
 from .actions import ACK, ALLOW, Action, ERRNO
@@ -199,18 +199,6 @@ def current_ring(size: int = DEFAULT_RING_SIZE, *, regs: bool = False):
     return ring
 
 
-def _numbers(syscalls) -> List[int]:
-    out = []
-    for s in syscalls:
-        if isinstance(s, str):
-            out.append(tables.syscall_number(s))
-        elif isinstance(s, int) and not isinstance(s, bool) and s >= 0:
-            out.append(s)
-        else:
-            raise RuleError(f"expected a syscall name or number, got {s!r}")
-    return out
-
-
 class Monitor:
     """Report the syscalls a filter ACKs, in this process and its children.
 
@@ -310,12 +298,12 @@ class Monitor:
 
         The trap remains, with its cost: no filter can be relaxed.
         """
-        for nr in _numbers(syscalls):
+        for nr in tables.syscall_numbers(syscalls):
             _native().set_silenced(nr, True)
 
     def unsilence(self, *syscalls) -> None:
         """Report these syscalls again."""
-        for nr in _numbers(syscalls):
+        for nr in tables.syscall_numbers(syscalls):
             _native().set_silenced(nr, False)
 
     def lock(self, default: Action = ERRNO(1)):

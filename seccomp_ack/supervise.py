@@ -18,7 +18,6 @@ code path as in ``learn``, so a learned profile covers them.
 
 import atexit
 import ctypes
-import errno
 import os
 import runpy
 import signal
@@ -26,10 +25,10 @@ import sys
 import threading
 import traceback
 import types
-from typing import List, NamedTuple, Optional
+from typing import List, NamedTuple
 
 from . import runtime
-from .actions import ACK, Action
+from .actions import ACK
 from .errors import SeccompAckError
 from .installer import install
 from .rules import Filter

@@ -75,6 +75,20 @@ def syscall_names(abi: str = NATIVE_ABI) -> Dict[str, int]:
     return dict(_table(abi))
 
 
+def syscall_numbers(syscalls, abi: str = NATIVE_ABI):
+    """Numbers of ``syscalls`` (names or numbers) on ``abi``, in order."""
+    out = []
+    for s in syscalls:
+        if isinstance(s, str):
+            out.append(syscall_number(s, abi))
+        elif isinstance(s, int) and not isinstance(s, bool) and s >= 0:
+            out.append(s)
+        else:
+            raise UnknownSyscallError(
+                f"expected a syscall name or number, got {s!r}")
+    return out
+
+
 def arch_token(arch) -> int:
     """Return the AUDIT_ARCH token for an ABI name or a raw token."""
     if isinstance(arch, int) and not isinstance(arch, bool):

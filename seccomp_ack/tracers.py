@@ -44,7 +44,7 @@ Design limits:
 import errno as _errno
 import os
 import shutil
-from typing import (Callable, Dict, Iterable, List, NamedTuple, Optional,
+from typing import (Callable, Dict, List, NamedTuple, Optional,
                     Sequence, Union)
 
 from . import tables
@@ -134,18 +134,6 @@ class TraceResult(NamedTuple):
         return os.waitstatus_to_exitcode(self.status)
 
 
-def _numbers(syscalls: Iterable[Union[str, int]]) -> List[int]:
-    out = []
-    for s in syscalls:
-        if isinstance(s, str):
-            out.append(tables.syscall_number(s))
-        elif isinstance(s, int) and not isinstance(s, bool) and s >= 0:
-            out.append(s)
-        else:
-            raise RuleError(f"expected a syscall name or number, got {s!r}")
-    return out
-
-
 def tracer_filter(backend: str,
                   syscalls: Optional[Sequence[Union[str, int]]] = None,
                   data: int = 0) -> Optional[Filter]:
@@ -166,7 +154,7 @@ def tracer_filter(backend: str,
         raise ValueError(f"unknown backend {backend!r}; known: {BACKENDS}")
     if syscalls is None:
         return Filter(default=action)
-    numbers = _numbers(syscalls)
+    numbers = tables.syscall_numbers(syscalls)
     if not numbers:
         raise RuleError("syscalls is empty: give None to report them all")
     if backend == "notify":
@@ -224,7 +212,7 @@ def trace(argv: Sequence[str], *, backend: str = "ptrace",
     program = bytes(flt.compile()) if flt is not None else None
     report = None
     if backend != "ptrace" and syscalls is not None:
-        report = _numbers(syscalls)
+        report = tables.syscall_numbers(syscalls)
     environ = os.environ if env is None else env
     tracer = native.Tracer(kinds[backend], events=events, regs=regs,
                            report=report, batch=batch)
