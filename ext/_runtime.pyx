@@ -68,7 +68,7 @@ cdef extern from "runtime.h" nogil:
     int sa_trampoline_map()
     int sa_runtime_install(sa_ring *ring, int vdso_clock,
                            const char *launcher, const char *ring_path)
-    void sa_register_cookie(unsigned cookie, unsigned data)
+    void sa_register_cookie(unsigned cookie, unsigned data, int silent)
     int sa_set_silenced(unsigned nr, int on)
     void sa_set_quiet_thread(int on)
     uintptr_t sa_trampoline_address()
@@ -254,11 +254,12 @@ def install_handler(Ring ring, bint vdso_clock, launcher=None):
         raise_oserror(-rc, "sigaction(SIGSYS)")
 
 
-def register_cookie(unsigned cookie, unsigned data):
-    """Mark TRAP data ``cookie`` as an ACK report carrying ``data``."""
+def register_cookie(unsigned cookie, unsigned data, bint silent=False):
+    """Mark TRAP data ``cookie`` as an ACK report carrying ``data``; a
+    ``silent`` cookie is emulated but never reported (guard rules)."""
     if not 0 < cookie <= 0xFFFF or data > 0xFFFF:
         raise ValueError(f"cookie {cookie:#x} / data {data:#x} out of range")
-    sa_register_cookie(cookie, data)
+    sa_register_cookie(cookie, data, silent)
 
 
 def set_silenced(unsigned nr, bint on):

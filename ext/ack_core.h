@@ -450,7 +450,7 @@ static long core_exec_precheck(const char *path, int depth)
  * the launcher instead, which installs a handler and then loads the
  * program itself (launcher.c).  Returns only on failure. */
 static long core_exec(const struct k_siginfo *si, const struct k_ucontext *uc,
-                      long nr, const long a[6], unsigned data)
+                      long nr, const long a[6], unsigned data, int report)
 {
     const char *launcher = core_launcher();
     const char *ring_path = core_ring_path();
@@ -508,7 +508,8 @@ static long core_exec(const struct k_siginfo *si, const struct k_ucontext *uc,
 
     /* Past this point the exec normally succeeds and never returns, so the
      * event goes out first. */
-    core_publish(si, uc, nr, a, 0, data, SA_EV_BEFORE);
+    if (report)
+        core_publish(si, uc, nr, a, 0, data, SA_EV_BEFORE);
     rc = core_syscall(NR_execve, (long)launcher, map, (long)envp_p, 0, 0, 0);
     core_syscall(NR_munmap, map, (long)bytes, 0, 0, 0, 0);
     return rc;
@@ -700,22 +701,23 @@ static int core_signals_self(long nr, const long a[6])
     }
 }
 
-/* Returns the cookie's data, or -1 if the SIGSYS is not an ACK trap. */
-static long core_cookie(const struct k_siginfo *si)
+/* Returns the cookie's table entry (SA_COOKIE_* | data), or 0 if the
+ * SIGSYS is not an ACK trap. */
+static uint32_t core_cookie(const struct k_siginfo *si)
 {
     struct sa_ring *r = core_ring();
     if (si->si_code != K_SYS_SECCOMP || si->arch != AUDIT_ARCH_X86_64 ||
         r == NULL)
-        return -1;
+        return 0;
     uint32_t entry = atomic_load_explicit(
         &r->cookies[(unsigned)si->si_errno & 0xffff], memory_order_relaxed);
-    return (entry & SA_COOKIE_USED) ? (long)(entry & 0xffff) : -1;
+    return (entry & SA_COOKIE_USED) ? entry : 0;
 }
 
 static void core_handle(int sig, struct k_siginfo *si, struct k_ucontext *uc)
 {
-    long cookie = core_cookie(si);
-    if (cookie < 0) {
+    uint32_t cookie = core_cookie(si);
+    if (cookie == 0) {
         core_pass_on(sig, si, uc);
         return;
     }
@@ -724,9 +726,10 @@ static void core_handle(int sig, struct k_siginfo *si, struct k_ucontext *uc)
     long nr = (long)g[G_RAX];
     const long a[6] = {(long)g[G_RDI], (long)g[G_RSI], (long)g[G_RDX],
                        (long)g[G_R10], (long)g[G_R8],  (long)g[G_R9]};
-    unsigned data = (unsigned)cookie;
+    unsigned data = cookie & 0xffff;
     struct sa_ring *r = core_ring();
-    int report = !core_quiet() && !core_is_silenced(r, nr);
+    int silent = (cookie & SA_COOKIE_SILENT) != 0;
+    int report = !silent && !core_quiet() && !core_is_silenced(r, nr);
     unsigned flags = 0;
     long ret;
 
@@ -742,7 +745,7 @@ static void core_handle(int sig, struct k_siginfo *si, struct k_ucontext *uc)
         break;
     case NR_execve:
     case NR_execveat:
-        ret = core_exec(si, uc, nr, a, data);
+        ret = core_exec(si, uc, nr, a, data, report);
         flags = ret == -K_ENOTSUP ? SA_EV_REFUSED : 0;
         break;
     case NR_rt_sigprocmask:
@@ -781,6 +784,8 @@ static void core_handle(int sig, struct k_siginfo *si, struct k_ucontext *uc)
 
     if (report) {
         core_publish(si, uc, nr, a, ret, data, flags);
+    } else if (silent) {
+        /* A guard: emulated for safety, not asked to be reported. */
     } else if (core_quiet()) {
         core_count(pick_quiet);
         if (r && nr >= 0 && nr < SA_MAX_NR) {

@@ -335,9 +335,10 @@ int sa_runtime_install(struct sa_ring *ring, int vdso_clock,
     return 0;
 }
 
-void sa_register_cookie(unsigned cookie, unsigned data)
+void sa_register_cookie(unsigned cookie, unsigned data, int silent)
 {
-    uint32_t entry = SA_COOKIE_USED | (data & 0xffff);
+    uint32_t entry = SA_COOKIE_USED | (silent ? SA_COOKIE_SILENT : 0) |
+                     (data & 0xffff);
     atomic_store_explicit(&g_cookies[cookie & 0xffff], entry,
                           memory_order_release);
     struct sa_ring *r = core_ring();

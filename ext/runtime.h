@@ -14,6 +14,7 @@
 #define SA_NREGS 23            /* NGREG on x86-64: the ucontext gregs */
 #define SA_RING_MAGIC 0x53414b52u /* "SAKR" */
 #define SA_COOKIE_USED 0x80000000u
+#define SA_COOKIE_SILENT 0x40000000u /* emulate, never report (guards) */
 #define SA_MAX_NR 1024          /* silence() covers syscall numbers below */
 
 /* The fixed address of the trampoline page: `syscall; ret` at offset 0.
@@ -109,7 +110,7 @@ uint64_t sa_ring_pending(struct sa_ring *ring);
 int sa_trampoline_map(void);
 int sa_runtime_install(struct sa_ring *ring, int vdso_clock,
                        const char *launcher, const char *ring_path);
-void sa_register_cookie(unsigned cookie, unsigned data);
+void sa_register_cookie(unsigned cookie, unsigned data, int silent);
 int sa_set_silenced(unsigned nr, int on);
 void sa_set_quiet_thread(int on);
 uintptr_t sa_trampoline_address(void);

@@ -43,6 +43,9 @@ _KINDS = {
     "trace": (5, RET_TRACE, RET_DATA, "SCMP_ACT_TRACE"),
     "log": (6, RET_LOG, 0, "SCMP_ACT_LOG"),
     "ack": (7, None, RET_DATA, None),
+    # Internal: what the compiler adds so that the runtime sees the calls
+    # it must emulate (see codegen.GUARDED); re-issued, never reported.
+    "ack_guard": (7, None, 0, None),
     "allow": (8, RET_ALLOW, 0, "SCMP_ACT_ALLOW"),
 }
 
@@ -50,6 +53,7 @@ _NAMES = {
     "kill_process": "KILL_PROCESS", "kill_thread": "KILL_THREAD",
     "trap": "TRAP", "errno": "ERRNO", "user_notif": "USER_NOTIF",
     "trace": "TRACE", "log": "LOG", "ack": "ACK", "allow": "ALLOW",
+    "ack_guard": "ACK_GUARD",
 }
 
 _WITH_DATA = {"trap", "errno", "trace", "ack"}
@@ -99,6 +103,8 @@ class Action:
         ``ACK(0)`` is ALLOW; another ACK has no fixed value (the compiler
         lowers it to TRAP with a cookie) and raises RuleError.
         """
+        if self.kind == "ack_guard":
+            raise RuleError("ACK_GUARD has no fixed return value")
         if self.kind == "ack":
             if self.data == 0:
                 return RET_ALLOW

@@ -48,6 +48,16 @@ ACK lowering (see DESIGN.md, "ACK by emulation"):
 - A ``TRAP(d)`` whose ``d`` is an ACK cookie is refused (:class:`RuleError`):
   its SIGSYS would be taken for an ACK report.
 
+Multiplexers (see :mod:`seccomp_ack.multiplexers`): a sub-call's name
+(``socket``) is only ever mapped through the syscall tables to its own
+number (i386's direct ``socket``, 359), never to its multiplexer
+(``socketcall``, 102), so a rule's argument conditions are never tested on
+a multiplexer's registers.  Where a covered ABI's multiplexer is permitted
+for a sub-call that the filter denies or restricts by arguments, the rule
+cannot be enforced: compiling warns with
+:class:`~seccomp_ack.multiplexers.MultiplexerWarning` (it does not change
+the program).
+
 Limits: a program longer than 4096 instructions raises
 :class:`~seccomp_ack.errors.ProgramError` at compile time;
 :func:`check_stack_budget` checks the kernel's budget over stacked filters,
@@ -61,19 +71,46 @@ from . import tables
 from .actions import ALLOW, Action
 from .asm import Assembler, Instruction, Label, longest_path
 from .errors import ProgramError, RuleError
+from .multiplexers import (  # noqa: F401 - MultiplexerWarning re-exported
+    MultiplexerWarning, check as _check_multiplexers)
 from .rules import Condition, Filter
 
 __all__ = ["compile_filter", "compile_instructions", "check_stack_budget",
            "kernel_length",
-           "lower_rules", "longest_path", "UNREPORTED_UNDER_ACK"]
+           "lower_rules", "longest_path", "UNREPORTED_UNDER_ACK", "GUARDED",
+           "ACK_GUARD"]
 
 #: x86_64 syscalls whose ACK verdict is lowered to ALLOW (never reported).
 UNREPORTED_UNDER_ACK = frozenset({"rt_sigreturn", "restart_syscall"})
+
+#: Calls the runtime must see whenever a filter reports with ACK, even if
+#: the filter's rules allow them outright: blocking SIGSYS (a trap while
+#: it is blocked kills the process: glibc blocks every signal around
+#: pthread_create), replacing the SIGSYS handler, and exec (the new image
+#: must start under the launcher).  On x86_64 they get guard rules, added
+#: after every other rule, that replace ALLOW (an ALLOW rule's, or an ALLOW
+#: default's) and nothing else: ACK_GUARD, or the default when the default
+#: is a reporting ACK.  ACK_GUARD ranks with ACK, so it overrides ALLOW (and
+#: ACK(0)), and yields to every more restrictive action and to the
+#: filter's own reporting ACK rules.  The runtime emulates ACK_GUARD calls
+#: and does not report them.  (syscall, conditions) pairs:
+GUARDED: Tuple[Tuple[str, Tuple[Condition, ...]], ...] = (
+    # SIG_BLOCK or SIG_SETMASK (any how but SIG_UNBLOCK), with a new set.
+    ("rt_sigprocmask", (Condition(0, "ne", 1, width=32),
+                        Condition(1, "ne", 0))),
+    ("rt_sigaction", (Condition(0, "eq", 31, width=32),)),     # SIGSYS
+    ("execve", ()),
+    ("execveat", ()),
+)
+
+#: The action of guard rules in a filter whose default does not report.
+ACK_GUARD = Action("ack_guard")
 
 #: The ABI whose syscalls the ACK runtime can re-issue.
 ACK_ABI = "x86_64"
 
 _WORD = 0xFFFFFFFF
+_GUARD_KEY = -1   # the guard's ACK block, beside ACK data 0..0xFFFF
 _TRAP = 0x00030000
 
 #: One lowered rule: (syscall number, action, conditions).
@@ -87,6 +124,14 @@ def _lower_action(action: Action, abi: Optional[str]) -> Action:
     if action.kind == "ack" and (action.data == 0 or abi != ACK_ABI):
         return ALLOW
     return action
+
+
+def _reports(flt: Filter) -> bool:
+    """True if ``flt`` reports any syscall of the x86_64 ABI."""
+    if ACK_ABI not in flt.abis:
+        return False
+    actions = [r.action for _, r in flt.rules_for(ACK_ABI)]
+    return any(a.kind == "ack" and a.data for a in actions + [flt.default])
 
 
 def lower_rules(flt: Filter, abi: str) -> Tuple[Action, List[LoweredRule]]:
@@ -109,6 +154,19 @@ def lower_rules(flt: Filter, abi: str) -> Tuple[Action, List[LoweredRule]]:
 
     for nr, rule in flt.rules_for(abi):
         add(nr, _lower_action(rule.action, abi), rule.conditions)
+    if abi == ACK_ABI and _reports(flt):
+        # A guard replaces ALLOW only: where an ALLOW rule matches, or the
+        # default, when it is ALLOW; never a more restrictive verdict.
+        guard = default if default.kind == "ack" else ACK_GUARD
+        allowing = [(nr, conds) for nr, action, conds in out
+                    if action == ALLOW]
+        for name, conds in GUARDED:
+            nr = names[name]
+            for rule_nr, rule_conds in allowing:
+                if rule_nr == nr:
+                    out.append((nr, guard, rule_conds + conds))
+            if default == ALLOW:
+                out.append((nr, guard, conds))
     if default.kind == "ack":
         # The special syscalls must not fall to a reporting default: give
         # them rules of their own, last, so that every other rule still
@@ -259,15 +317,19 @@ class _Generator:
 
     def action_label(self, action: Action) -> Label:
         """Where a verdict of ``action`` jumps: a ret or an ACK block."""
-        if action.kind == "ack":
-            label = self._ack_blocks.get(action.data)
+        if action.kind in ("ack", "ack_guard"):
+            key = action.data if action.kind == "ack" else _GUARD_KEY
+            label = self._ack_blocks.get(key)
             if label is None:
-                label = self.asm.label(f"ack{action.data}_")
-                self._ack_blocks[action.data] = label
+                label = self.asm.label(f"ack{key}_")
+                self._ack_blocks[key] = label
             return label
         return self.asm.ret_label(action.value)
 
     def _cookie(self, data: int) -> int:
+        if data == _GUARD_KEY:
+            from .cookies import guard_cookie
+            return guard_cookie()
         if self._cookies is None:
             from .cookies import cookie_for
             self._cookies = cookie_for
@@ -486,10 +548,12 @@ def compile_instructions(flt: Filter, *, trampoline: Optional[int] = None,
     """Compile ``flt`` to a list of (code, jt, jf, k) instructions.
 
     Arguments as for :func:`compile_filter`.  Raises ProgramError when the
-    program exceeds the kernel's 4096 instructions.
+    program exceeds the kernel's 4096 instructions.  Warns with
+    MultiplexerWarning where a multiplexer lets calls bypass a rule.
     """
     if not isinstance(flt, Filter):
         raise RuleError(f"expected a Filter, got {flt!r}")
+    _check_multiplexers(flt)
     insns = _Generator(flt, trampoline, cookies).generate()
     if len(insns) > c.MAXINSNS:
         raise ProgramError(f"program has {len(insns)} instructions; the "

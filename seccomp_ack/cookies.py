@@ -44,6 +44,24 @@ def cookie_for(data: int) -> int:
         return cookie
 
 
+_guard = None
+
+
+def guard_cookie() -> int:
+    """The cookie of the compiler's guard rules (codegen.GUARDED): the
+    runtime emulates those calls but does not report them."""
+    global _guard, _next
+    with _lock:
+        if _guard is None:
+            if _next == 0:
+                raise RuleError("all 65535 ACK cookies are in use")
+            from . import _runtime
+            _runtime.register_cookie(_next, 0, True)
+            _guard = _next
+            _next -= 1
+        return _guard
+
+
 def is_cookie(value: int) -> bool:
     """True if ``value`` (TRAP data) is an allocated ACK cookie."""
     with _lock:
@@ -51,8 +69,10 @@ def is_cookie(value: int) -> bool:
 
 
 def data_for(cookie: int) -> int:
-    """Return the ACK data of an allocated ``cookie``."""
+    """Return the ACK data of an allocated ``cookie`` (0 for the guard)."""
     with _lock:
+        if cookie == _guard:
+            return 0
         for data, c in _by_data.items():
             if c == cookie:
                 return data

@@ -19,6 +19,7 @@ from seccomp_ack.asm import Assembler, longest_path
 from seccomp_ack.codegen import (UNREPORTED_UNDER_ACK,
                                  check_stack_budget, compile_filter,
                                  compile_instructions, kernel_length)
+from seccomp_ack.cookies import guard_cookie
 from seccomp_ack.errors import ProgramError, RuleError
 from seccomp_ack.program import Program
 from seccomp_ack.rules import Arg, Condition, Filter
@@ -30,6 +31,7 @@ I386 = tables.AUDIT_ARCH_I386
 AARCH64 = tables.AUDIT_ARCH_AARCH64
 FOREIGN = sst.FOREIGN_ARCH
 CLONE_VM = 0x100
+GUARD = guard_cookie()   # the guard rules' cookie, whatever ``cookies`` says
 
 
 def cookie(data):
@@ -59,9 +61,37 @@ def run(request):
 _UNREPORTED = {"rt_sigreturn", "restart_syscall"}
 
 
+def _reports(flt):
+    return "x86_64" in flt.abis and any(
+        a.kind == "ack" and a.data
+        for a in [r.action for _, r in flt.rules_for("x86_64")]
+        + [flt.default])
+
+
+def _guarded(nr, args):
+    """The guard rules, written out again: calls the runtime must see."""
+    try:
+        name = tables.syscall_name(nr, "x86_64")
+    except ValueError:
+        return False
+    how, new_set = args[0] & 0xFFFFFFFF, args[1]
+    return (name == "rt_sigprocmask" and how != 1 and new_set != 0
+            or name == "rt_sigaction" and args[0] & 0xFFFFFFFF == 31
+            or name in ("execve", "execveat"))
+
+
 def expected(flt, nr, args=(), arch=X86_64, ip=0):
     args = tuple(args) + (0,) * (6 - len(args))
     action, abi = flt.evaluate(nr, args, arch=arch)
+    if abi == "x86_64" and _reports(flt) and _guarded(nr, args) and (
+            action.kind == "allow"
+            or action.kind == "ack" and action.data == 0):
+        # A guard rule outranks ALLOW: the default if that reports, else
+        # the silent guard cookie.
+        if flt.default.kind == "ack" and flt.default.data:
+            action = flt.default
+        else:
+            return ALLOW.value if ip == TRAMP else RET_TRAP | GUARD
     if action.kind != "ack":
         return action.value
     if action.data == 0 or abi != "x86_64":
@@ -677,3 +707,52 @@ def test_nr_only_verdicts_read_only_arch_and_nr(flt):
             value, read = _trace(insns, {0: nr, 4: token})
             assert read <= {0, 4}
             assert value == expected(flt, nr, arch=token)
+
+
+# -- guard rules: calls the runtime must see whenever a filter reports --
+
+SIG_BLOCK, SIG_UNBLOCK, SIGINT, SIGSYS = 0, 1, 2, 31
+SET = 0x7FFC0000   # a pointer to a new signal set
+
+
+def _reporting(default=ALLOW):
+    return Filter(default).add(ACK(3), "getppid")
+
+
+GUARD_CASES = [
+    (1, _reporting(), "rt_sigprocmask", (SIG_BLOCK, SET), 0,
+     RET_TRAP | GUARD),
+    (2, _reporting(), "rt_sigprocmask", (SIG_BLOCK, SET), TRAMP,
+     ALLOW.value),
+    (3, _reporting(), "rt_sigprocmask", (SIG_UNBLOCK, SET), 0, ALLOW.value),
+    (4, _reporting(), "rt_sigprocmask", (SIG_BLOCK, 0), 0, ALLOW.value),
+    (5, _reporting(), "rt_sigaction", (SIGSYS, SET), 0, RET_TRAP | GUARD),
+    (6, _reporting(), "rt_sigaction", (SIGINT, SET), 0, ALLOW.value),
+    (7, _reporting(), "execve", (), 0, RET_TRAP | GUARD),
+    (8, _reporting(), "execveat", (), 0, RET_TRAP | GUARD),
+    # Never more permissive than the filter's own verdict:
+    (9, _reporting(ERRNO(1)), "rt_sigprocmask", (SIG_BLOCK, SET), 0,
+     ERRNO(1).value),
+    (10, _reporting(ERRNO(1)).add(ALLOW, "rt_sigprocmask"),
+     "rt_sigprocmask", (SIG_BLOCK, SET), 0, RET_TRAP | GUARD),
+    (11, _reporting().add(KILL_PROCESS, "execve"), "execve", (), 0,
+     KILL_PROCESS.value),
+    # A reporting default reports them, with its own data:
+    (12, Filter(ACK(4)).add(ALLOW, "execve"), "execve", (), 0,
+     RET_TRAP | cookie(4)),
+    # The filter's own ACK rule wins over the guard:
+    (13, _reporting().add(ACK(7), "execve"), "execve", (), 0,
+     RET_TRAP | cookie(7)),
+    # A filter that reports nothing gets no guard:
+    (14, Filter(ALLOW).add(ERRNO(1), "getppid"), "execve", (), 0,
+     ALLOW.value),
+    (15, Filter(ALLOW).add(ACK(0), "getppid"), "rt_sigprocmask",
+     (SIG_BLOCK, SET), 0, ALLOW.value),
+]
+
+
+@pytest.mark.parametrize("no,flt,name,args,ip,value", GUARD_CASES,
+                         ids=[f"guard{row[0]}" for row in GUARD_CASES])
+def test_guard_rules_only_replace_allow(run, no, flt, name, args, ip, value):
+    assert run(build(flt), nr_of(name), args, X86_64, ip) == value
+    assert expected(flt, nr_of(name), args, X86_64, ip) == value

@@ -560,3 +560,35 @@ def test_lock_denies_what_was_not_seen_during_warm_up(default, expect):
 def test_monitor_rejects_a_non_filter():
     with pytest.raises(sa.RuleError, match="Monitor needs a Filter"):
         sa.Monitor("read")
+
+
+def test_a_filter_reporting_only_clone3_survives_glibc_blocking_signals():
+    """glibc blocks every signal around clone3: with rt_sigprocmask allowed
+    by the filter, SIGSYS would be blocked at the trap and the process
+    killed.  The compiler's guard rules let the runtime strip SIGSYS,
+    without reporting the guarded call."""
+    def body():
+        f = sa.Filter(default=sa.ALLOW).add(sa.ACK(1), "clone3")
+        with sa.Monitor(f) as mon:
+            t = threading.Thread(target=os.getppid)
+            t.start()
+            t.join()
+            return [e.name for e in mon.events()]
+
+    assert in_child(body).value == ["clone3"]
+
+
+def test_app_cannot_replace_the_handler_even_when_rt_sigaction_is_allowed():
+    def body():
+        got = []
+        f = sa.Filter(default=sa.ALLOW).add(sa.ACK(2), "getppid")
+        with sa.Monitor(f) as mon:
+            signal.signal(signal.SIGSYS, lambda s, fr: got.append(s))
+            os.getppid()                        # still reported
+            os.kill(os.getpid(), signal.SIGSYS)  # reaches the app's handler
+            names = [e.name for e in mon.events()]
+        return names, got
+
+    names, got = in_child(body).value
+    assert names == ["getppid"]
+    assert got == [signal.SIGSYS]
