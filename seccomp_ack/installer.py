@@ -45,6 +45,26 @@ def check_budget(program) -> int:
     return length
 
 
+def threads_blocking_sigsys() -> List[int]:
+    """TIDs of this process's threads that block SIGSYS (SigBlk in
+    /proc/self/task/TID/status).  An ACK trap in such a thread kills the
+    whole process: the kernel resets a blocked forced signal to its default
+    action."""
+    import os
+    out = []
+    for tid in os.listdir("/proc/self/task"):
+        try:
+            with open(f"/proc/self/task/{tid}/status") as f:
+                for line in f:
+                    if line.startswith("SigBlk:"):
+                        if int(line.split()[1], 16) >> 30 & 1:  # SIGSYS=31
+                            out.append(int(tid))
+                        break
+        except FileNotFoundError:
+            continue  # the thread exited meanwhile
+    return sorted(out)
+
+
 def install(filter_or_program: Union[Filter, "Program", bytes], *,
             tsync: bool = True):
     """Install a filter on this process (all threads, with ``tsync``).
@@ -60,6 +80,13 @@ def install(filter_or_program: Union[Filter, "Program", bytes], *,
     if isinstance(filter_or_program, Filter):
         if filter_or_program.uses_ack():
             from .runtime import current_ring
+            blocking = threads_blocking_sigsys()
+            if blocking:
+                raise ProgramError(
+                    f"thread(s) {', '.join(map(str, blocking))} block "
+                    "SIGSYS: their first reported syscall would kill the "
+                    "process; unblock SIGSYS there, or install before "
+                    "starting them")
             current_ring()
         program = filter_or_program.compile()
     elif isinstance(filter_or_program, Program):

@@ -592,3 +592,30 @@ def test_app_cannot_replace_the_handler_even_when_rt_sigaction_is_allowed():
     names, got = in_child(body).value
     assert names == ["getppid"]
     assert got == [signal.SIGSYS]
+
+
+def test_a_thread_blocking_sigsys_is_refused_before_install():
+    def body():
+        ready, done = threading.Event(), threading.Event()
+
+        def blocker():
+            signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGSYS})
+            ready.set()
+            done.wait()
+
+        t = threading.Thread(target=blocker)
+        t.start()
+        ready.wait()
+        try:
+            sa.install(_ack("getppid"))
+            outcome = "installed"
+        except sa.ProgramError as exc:
+            outcome = str(exc)
+        done.set()
+        t.join()
+        return outcome, t.native_id
+
+    outcome, tid = in_child(body).value
+    assert outcome == (f"thread(s) {tid} block SIGSYS: their first reported "
+                       "syscall would kill the process; unblock SIGSYS "
+                       "there, or install before starting them")
