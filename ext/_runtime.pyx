@@ -220,6 +220,16 @@ cdef class Ring:
         with nogil:
             sa_ring_wait(self.ring, timeout_ms)
 
+    @property
+    def regs(self):
+        """Whether events carry the post-syscall registers.  Settable: the
+        flag lives in the shared ring, so every writer follows it."""
+        return bool(self.ring.want_regs)
+
+    @regs.setter
+    def regs(self, bint on):
+        self.ring.want_regs = 1 if on else 0
+
     def quiet_seen(self):
         """Numbers of the syscalls quiet (consumer) threads made, unreported."""
         return [w * 64 + b for w in range(16) for b in range(64)

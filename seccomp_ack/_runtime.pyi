@@ -14,6 +14,7 @@ RawEvent = Tuple[int, int, int, int, int, int, int, Tuple[int, ...], int,
 
 class Ring:
     path: str
+    regs: bool
     def __init__(self, capacity: int = ..., regs: bool = ...) -> None: ...
     def unlink(self) -> None: ...
     @property

@@ -77,7 +77,7 @@ class Event:
     ACK data of the rule that matched, ``ip`` the address after the
     application's ``syscall`` instruction, ``time_ns`` CLOCK_MONOTONIC after
     the syscall, ``regs`` a dict of the post-syscall general registers when
-    the ring was created with ``regs=True`` (else None).
+    asked for (``Monitor(regs=True)``, else None).
     """
 
     __slots__ = ("seq", "pid", "tid", "nr", "arch", "data", "flags", "args",
@@ -189,13 +189,18 @@ def attach(ring, *, vdso_clock: Optional[bool] = None,
 
 
 def current_ring(size: int = DEFAULT_RING_SIZE, *, regs: bool = False):
-    """The process's event ring, created and attached on first use."""
+    """The process's event ring, created and attached on first use.
+
+    ``size`` applies when the ring is created; ``regs=True`` turns register
+    capture on for the existing ring too (it is never turned off here)."""
     with _lock:
         ring = _ring
     if ring is None:
         ring = new_ring(size, regs=regs)
         attach(ring)
         atexit.register(ring.unlink)  # only the creating process unlinks
+    if regs:
+        ring.regs = True
     return ring
 
 

@@ -619,3 +619,18 @@ def test_a_thread_blocking_sigsys_is_refused_before_install():
     assert outcome == (f"thread(s) {tid} block SIGSYS: their first reported "
                        "syscall would kill the process; unblock SIGSYS "
                        "there, or install before starting them")
+
+
+def test_registers_can_be_asked_for_after_the_ring_exists():
+    def body():
+        with sa.Monitor(_ack("getppid")) as mon:
+            os.getppid()
+            without = mon.events()[0].regs
+        with sa.Monitor(_ack("getpid"), regs=True) as mon:
+            pid = os.getpid()
+            with_regs = mon.events()[0].regs
+        return without, with_regs["rax"] == pid
+
+    without, matches = in_child(body).value
+    assert without is None
+    assert matches
