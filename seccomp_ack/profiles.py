@@ -94,7 +94,7 @@ import re
 import warnings
 from typing import Any, Dict, Iterable, List, Optional, Tuple, Union
 
-from . import tables
+from . import _syscalls, tables
 from .actions import MAX_ERRNO, RET_DATA, Action
 from .errors import ProfileError, RuleError, UnknownSyscallError
 from .rules import ARG_COUNT, Condition, Filter, Rule
@@ -164,20 +164,8 @@ _ARCH_NAMES = frozenset((
     "ppc64le", "riscv64", "s390", "s390x", "sh", "sheb"))
 
 # Syscalls libseccomp knows only on arches this package does not cover
-# (from libseccomp's src/syscalls.csv, Linux v7.1.0-rc4: every name that is
-# "PNR" on x86_64, x86, x32 and aarch64 but has a number elsewhere).
-# TODO(profiles): have tools/gen_syscalls.py generate this set into
-# _syscalls beside the tables, so the two cannot drift apart.
-_FOREIGN_SYSCALLS = frozenset((
-    "arm_fadvise64_64", "arm_sync_file_range", "atomic_barrier",
-    "atomic_cmpxchg_32", "breakpoint", "cachectl", "cacheflush", "get_tls",
-    "getpagesize", "multiplexer", "pciconfig_iobase", "pciconfig_read",
-    "pciconfig_write", "recv", "riscv_flush_icache", "riscv_hwprobe",
-    "rtas", "s390_guarded_storage", "s390_pci_mmio_read",
-    "s390_pci_mmio_write", "s390_runtime_instr", "s390_sthyi", "send",
-    "set_tls", "spu_create", "spu_run", "subpage_prot", "swapcontext",
-    "switch_endian", "sync_file_range2", "sys_debug_setcontext", "syscall",
-    "sysmips", "timerfd", "usr26", "usr32"))
+# (generated from its src/syscalls.csv beside the tables).
+_FOREIGN_SYSCALLS = _syscalls.OTHER_ABI_NAMES
 
 _FLAGS = frozenset((
     "SECCOMP_FILTER_FLAG_TSYNC", "SECCOMP_FILTER_FLAG_LOG",
