@@ -9,6 +9,8 @@ TARGET is given the way ``python`` takes it: ``script.py [args]``,
 """
 
 import argparse
+import errno
+import os
 import sys
 from typing import List, Optional
 
@@ -109,14 +111,26 @@ def main(argv: Optional[List[str]] = None) -> int:
         if args.command == "run":
             return _run(args, rest)
         return _disasm(args)
-    except SeccompAckError as exc:
+    except (SeccompAckError, OSError) as exc:
         print(f"seccomp-ack: error: {exc}", file=sys.stderr)
         return 2
+
+
+def _check_output(path: str) -> None:
+    # Before the target runs: a profile that cannot be written is lost work.
+    directory = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(directory):
+        raise OSError(errno.ENOENT, f"cannot write the profile {path!r}: "
+                      f"directory {directory!r} does not exist")
+    if not os.access(directory, os.W_OK | os.X_OK):
+        raise OSError(errno.EACCES, f"cannot write the profile {path!r}: "
+                      f"directory {directory!r} is not writable")
 
 
 def _learn(args, rest) -> int:
     from . import supervise
     from .profiles import dump_profile
+    _check_output(args.output)
     if args.backend == "ack":
         target = _target(args, rest)
         result = supervise.learn(target, ring_size=args.ring_size)

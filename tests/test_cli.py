@@ -202,6 +202,19 @@ def test_bad_target_is_a_clear_error(tmp_path, args, message):
     assert message in out.stderr
 
 
+def test_missing_files_are_clear_errors_and_learn_checks_first(tmp_path):
+    out = cli("run", "--profile", str(tmp_path / "none.json"), "--", "-c",
+              "pass")
+    assert out.returncode == 2
+    assert "No such file or directory" in out.stderr
+    assert "none.json" in out.stderr and "Traceback" not in out.stderr
+    out = cli("learn", "-o", str(tmp_path / "no" / "p.json"), "--", "-c",
+              "print('ran')")
+    assert out.returncode == 2
+    assert out.stdout == ""          # refused before the target ran
+    assert "directory" in out.stderr and "does not exist" in out.stderr
+
+
 def test_malformed_profile_is_a_clear_error(tmp_path):
     bad = tmp_path / "bad.json"
     bad.write_text('{"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [')
