@@ -548,6 +548,23 @@ static long core_exec(const struct k_siginfo *si, const struct k_ucontext *uc,
 
 extern void sa_clone_child(void) __attribute__((visibility("hidden")));
 
+/* Under AddressSanitizer, a vfork child that execs leaves the redzones of
+ * its handler frames poisoned in the copy's (shared) shadow memory, and our
+ * munmap bypasses ASan: clear them, or the next mapping at that address
+ * reports a false stack-buffer overflow (tests/test_sanitizers.py). */
+#if defined(__SANITIZE_ADDRESS__)
+#include <sanitizer/asan_interface.h>
+static void core_unpoison(long map, uint64_t len)
+{
+    __asan_unpoison_memory_region((void *)map, len);
+}
+#else
+static void core_unpoison(long map, uint64_t len)
+{
+    (void)map, (void)len;
+}
+#endif
+
 static void core_child_frame(uint64_t *frame, const struct k_siginfo *si,
                              const uint64_t *g)
 {
@@ -645,8 +662,10 @@ static long core_clone(const struct k_siginfo *si, const struct k_ucontext *uc,
     }
     /* Only the parent gets here: the child left through its frame. */
     core_vfork(0);
-    if (map && ((flags & K_CLONE_VFORK) || ret < 0))
+    if (map && ((flags & K_CLONE_VFORK) || ret < 0)) {
+        core_unpoison(map, map_len);
         core_syscall(NR_munmap, map, (long)map_len, 0, 0, 0, 0);
+    }
     return ret;
 }
 
