@@ -58,6 +58,7 @@ cdef extern from "runtime.h" nogil:
         uint64_t lost
         sa_counters counters
         uint64_t quiet_seen[16]
+        uint64_t seen[16]
 
     size_t sa_ring_bytes(uint32_t capacity)
     void sa_ring_init(sa_ring *ring, uint32_t capacity)
@@ -94,12 +95,51 @@ if _rc < 0:
                   "the fixed address the ACK runtime needs is taken")
 
 
+RING_PREFIX = "seccomp_ack-ring-"
+
+
 def _ring_dir():
     # A tmpfs, when there is one: the ring is memory, not disk.
     for d in ("/dev/shm", tempfile.gettempdir()):
         if os.path.isdir(d) and os.access(d, os.W_OK | os.X_OK):
             return d
     return tempfile.gettempdir()
+
+
+def remove_stale_rings(directory=None):
+    """Remove ring files whose creating process is gone.
+
+    A ring file is named after its creator's pid.  The creator removes it
+    at exit, but a process that ends with os._exit or a signal cannot; the
+    next ring created on the machine cleans up after it.  Returns the
+    paths removed.
+    """
+    directory = directory or _ring_dir()
+    removed = []
+    try:
+        names = os.listdir(directory)
+    except OSError:
+        return removed
+    for name in names:
+        if not name.startswith(RING_PREFIX):
+            continue
+        pid = name[len(RING_PREFIX):].split("-", 1)[0]
+        if not pid.isdigit():
+            continue
+        try:
+            os.kill(int(pid), 0)
+            continue                     # alive (ours or someone's)
+        except ProcessLookupError:
+            pass
+        except PermissionError:
+            continue                     # alive, another user's
+        path = os.path.join(directory, name)
+        try:
+            os.unlink(path)
+            removed.append(path)
+        except OSError:
+            pass
+    return removed
 
 
 cdef class Ring:
@@ -125,8 +165,10 @@ cdef class Ring:
         self.nbytes = sa_ring_bytes(capacity)
         # A file, not anonymous memory: after exec the launcher maps it
         # again by path (an inherited fd could have been closed by then).
-        fd, self.path = tempfile.mkstemp(prefix="seccomp_ack-ring-",
-                                         dir=_ring_dir())
+        directory = _ring_dir()
+        remove_stale_rings(directory)
+        fd, self.path = tempfile.mkstemp(
+            prefix=f"{RING_PREFIX}{os.getpid()}-", dir=directory)
         self.owner = os.getpid()
         cdef void *p
         try:
@@ -234,6 +276,12 @@ cdef class Ring:
         """Numbers of the syscalls quiet (consumer) threads made, unreported."""
         return [w * 64 + b for w in range(16) for b in range(64)
                 if (self.ring.quiet_seen[w] >> b) & 1]
+
+    def seen(self):
+        """Numbers of every syscall that trapped into a handler writing this
+        ring, reported or not (dropped events included)."""
+        return [w * 64 + b for w in range(16) for b in range(64)
+                if (self.ring.seen[w] >> b) & 1]
 
     def counters(self):
         """The handler's counters, plus ``lost`` (see skip_stuck)."""

@@ -694,6 +694,17 @@ static void core_pass_on(int sig, struct k_siginfo *si, void *ctx)
         ((void (*)(int))act.handler)(sig);
 }
 
+static void core_mark(_Atomic uint64_t *bitmap, long nr)
+{
+    if (nr < 0 || nr >= SA_MAX_NR)
+        return;
+    uint64_t bit = 1ull << (nr % 64);
+    /* Read first: the common case (already set) stays a read. */
+    if (!(atomic_load_explicit(&bitmap[nr / 64], memory_order_relaxed) &
+          bit))
+        atomic_fetch_or_explicit(&bitmap[nr / 64], bit, memory_order_relaxed);
+}
+
 static int core_is_silenced(struct sa_ring *r, long nr)
 {
     if (r == NULL || nr < 0 || nr >= SA_MAX_NR)
@@ -749,6 +760,8 @@ static void core_handle(int sig, struct k_siginfo *si, struct k_ucontext *uc)
     struct sa_ring *r = core_ring();
     int silent = (cookie & SA_COOKIE_SILENT) != 0;
     int report = !silent && !core_quiet() && !core_is_silenced(r, nr);
+    if (r)
+        core_mark(r->seen, nr);
     unsigned flags = 0;
     long ret;
 
@@ -807,14 +820,8 @@ static void core_handle(int sig, struct k_siginfo *si, struct k_ucontext *uc)
         /* A guard: emulated for safety, not asked to be reported. */
     } else if (core_quiet()) {
         core_count(pick_quiet);
-        if (r && nr >= 0 && nr < SA_MAX_NR) {
-            uint64_t bit = 1ull << (nr % 64);
-            /* Read first: the common case (already set) stays a read. */
-            if (!(atomic_load_explicit(&r->quiet_seen[nr / 64],
-                                       memory_order_relaxed) & bit))
-                atomic_fetch_or_explicit(&r->quiet_seen[nr / 64], bit,
-                                         memory_order_relaxed);
-        }
+        if (r)
+            core_mark(r->quiet_seen, nr);
     } else {
         core_count(pick_silenced);
     }

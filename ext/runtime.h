@@ -86,6 +86,10 @@ struct sa_ring {
     /* Syscalls made by quiet (consumer) threads: not reported, but a
      * profile or a lock() must still allow them. */
     _Atomic uint64_t quiet_seen[SA_MAX_NR / 64];
+    /* Every syscall number that trapped into an ACK handler writing this
+     * ring, reported or not (dropped, silenced, quiet, guard): a learned
+     * profile stays complete when the ring overflows. */
+    _Atomic uint64_t seen[SA_MAX_NR / 64];
     _Alignas(64) struct sa_slot slots[];
 };
 

@@ -11,6 +11,8 @@ TARGET is given the way ``python`` takes it: ``script.py [args]``,
 import argparse
 import errno
 import os
+import signal
+import warnings
 import sys
 from typing import List, Optional
 
@@ -24,12 +26,36 @@ DEFAULTS = {
 }
 
 
+TARGET_HELP = ("script.py [args] | -m module [args] | -c code [args] | "
+               "program [args], after --")
+
+
+def _ring_size(text: str) -> int:
+    try:
+        n = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number")
+    if n < 2 or n > 1 << 24 or n & (n - 1):
+        raise argparse.ArgumentTypeError(
+            f"{n} is not a power of two in 2..{1 << 24}")
+    return n
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):
+        if "unrecognized arguments" in message:
+            message += " (give the target after --, as in: seccomp-ack " \
+                       "learn -o app.json -- -c 'print(1)')"
+        super().error(message)
+
+
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
+    p = _Parser(
         prog="seccomp-ack",
         description="Learn a Python program's syscalls with emulated "
                     "SECCOMP_RET_ACK, then enforce them.")
-    sub = p.add_subparsers(dest="command", required=True)
+    sub = p.add_subparsers(dest="command", required=True,
+                           parser_class=_Parser)
 
     learn = sub.add_parser(
         "learn", help="run TARGET, report every syscall, write a profile",
@@ -42,21 +68,22 @@ def _parser() -> argparse.ArgumentParser:
                        default="errno",
                        help="action for syscalls outside the profile "
                             "(default: errno, i.e. EPERM)")
-    learn.add_argument("--ring-size", type=int, default=16384,
-                       help="events the ring holds (a power of two)")
+    learn.add_argument("--ring-size", type=_ring_size, default=16384,
+                       help="events the ring holds, a power of two "
+                            "(default: 16384; about 300 bytes each, in "
+                            "/dev/shm).  Events a full ring drops are "
+                            "counted; the profile stays complete")
     learn.add_argument("--backend", default="ack",
                        choices=["ack", "ptrace", "ptrace-syscall", "notify"],
                        help="how to see syscalls (default: ack); the others "
                             "trace any executable: TARGET is then its argv")
-    learn.add_argument("target", nargs=argparse.REMAINDER,
-                       help="script.py [args] | -m module [args] | "
-                            "-c code [args]")
+    learn.add_argument("target", nargs=argparse.REMAINDER, help=TARGET_HELP)
 
     run = sub.add_parser(
         "run", help="run TARGET under a profile",
         description="Install the profile's filter, then run TARGET.")
     run.add_argument("--profile", required=True, help="OCI seccomp profile")
-    run.add_argument("target", nargs=argparse.REMAINDER)
+    run.add_argument("target", nargs=argparse.REMAINDER, help=TARGET_HELP)
 
     dis = sub.add_parser("disasm", help="compile a profile, print its BPF")
     dis.add_argument("profile")
@@ -81,17 +108,31 @@ def _summary(result, output: str) -> str:
     cells = [f"{name} {n}" for name, n in counts]
     for i in range(0, len(cells), 6):
         lines.append("  " + ", ".join(cells[i:i + 6]))
+    unseen = sorted(learned.unreported - set(learned.counts))
+    if unseen:
+        lines.append(f"  made but not reported (their events were dropped, "
+                     f"or made by a dispatcher): {', '.join(unseen)}")
     for nr, n in sorted(learned.unknown.items()):
         lines.append(f"  unknown syscall number {nr}: {n} (not in profile)")
     stats = result.stats
-    if stats["dropped"] or stats["lost"]:
-        lines.append(f"seccomp_ack: WARNING: {stats['dropped']} events "
+    if stats.get("dropped") or stats.get("lost"):
+        lines.append(f"seccomp_ack: warning: {stats['dropped']} events "
                      f"dropped (ring full) and {stats['lost']} lost (writer "
-                     "died); the profile may be incomplete: raise "
-                     "--ring-size")
+                     "died): the counts above are short, the profile is not "
+                     "(every syscall that trapped is in it); --ring-size "
+                     "keeps more")
     for event in learned.refused:
-        lines.append(f"seccomp_ack: pid {event.pid} tried {event.name}; exec "
-                     "under ACK is not supported yet, it failed with ENOTSUP")
+        lines.append(f"seccomp_ack: pid {event.pid}'s {event.name} failed "
+                     "with ENOTSUP: that program cannot run under ACK (the "
+                     "reason was printed above)")
+    status = result.status
+    if status is not None and os.WIFSIGNALED(status):
+        sig = signal.Signals(os.WTERMSIG(status))
+        why = (": it made a syscall the learning filter does not cover "
+               "(an i386 `int 0x80` call; only x86-64 syscalls are learned)"
+               if sig == signal.SIGSYS else "")
+        lines.append(f"seccomp_ack: the target was killed by {sig.name}"
+                     f"{why}")
     return "\n".join(lines)
 
 
@@ -103,6 +144,9 @@ def _target(args, rest):
 
 def main(argv: Optional[List[str]] = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
+    # Library warnings (MultiplexerWarning, ProfileWarning) as CLI lines.
+    warnings.showwarning = lambda message, category, *rest, **kw: print(
+        f"seccomp-ack: warning: {message}", file=sys.stderr)
     head, rest = _split(argv)
     args = _parser().parse_args(head)
     try:
@@ -111,6 +155,10 @@ def main(argv: Optional[List[str]] = None) -> int:
         if args.command == "run":
             return _run(args, rest)
         return _disasm(args)
+    except BrokenPipeError:
+        # Output piped into `head`: not an error of ours.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except (SeccompAckError, OSError) as exc:
         print(f"seccomp-ack: error: {exc}", file=sys.stderr)
         return 2
@@ -158,6 +206,13 @@ def _run(args, rest) -> int:
     from .profiles import load_profile
     target = _target(args, rest)
     flt = load_profile(args.profile)
+    waiting = sorted({repr(r.action) for r in flt.rules
+                      if r.action.kind in ("trace", "user_notif")})
+    if waiting:
+        # Without a tracer or a listener the kernel fails these with ENOSYS.
+        print(f"seccomp-ack: warning: the profile uses {', '.join(waiting)}"
+              "; with no tracer or notification listener attached, those "
+              "calls fail with ENOSYS", file=sys.stderr)
     supervise.enforce(target, flt)
     return 0  # not reached
 

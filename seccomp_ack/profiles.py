@@ -304,6 +304,18 @@ def _optional_dict(obj: Dict[str, Any], key: str,
     return _expect(value, dict, path, f"{key!r}")
 
 
+#: Linux capabilities (include/uapi/linux/capability.h, 0..40), the names
+#: ``caps`` may hold.
+CAPABILITIES = frozenset(f"CAP_{name}" for name in (
+    "CHOWN DAC_OVERRIDE DAC_READ_SEARCH FOWNER FSETID KILL SETGID SETUID "
+    "SETPCAP LINUX_IMMUTABLE NET_BIND_SERVICE NET_BROADCAST NET_ADMIN "
+    "NET_RAW IPC_LOCK IPC_OWNER SYS_MODULE SYS_RAWIO SYS_CHROOT SYS_PTRACE "
+    "SYS_PACCT SYS_ADMIN SYS_BOOT SYS_NICE SYS_RESOURCE SYS_TIME "
+    "SYS_TTY_CONFIG MKNOD LEASE AUDIT_WRITE AUDIT_CONTROL SETFCAP "
+    "MAC_OVERRIDE MAC_ADMIN SYSLOG WAKE_ALARM BLOCK_SUSPEND AUDIT_READ "
+    "PERFMON BPF CHECKPOINT_RESTORE").split())
+
+
 class _Loader:
     """One load: the host's caps and kernel, and what was skipped."""
 
@@ -314,9 +326,14 @@ class _Loader:
                 f"caps must be a collection of names, not the string "
                 f"{caps!r}")
         self.caps = frozenset(caps)
-        for cap in self.caps:
+        for cap in sorted(self.caps, key=repr):
             if not isinstance(cap, str):
                 raise TypeError(f"capability {cap!r} is not a string")
+            if cap not in CAPABILITIES:
+                hint = f" (did you mean 'CAP_{cap.upper()}'?)" \
+                    if f"CAP_{cap.upper()}" in CAPABILITIES else ""
+                raise ProfileError("", f"unknown capability {cap!r}{hint}; "
+                                   "caps are names such as CAP_SYS_ADMIN")
         self.kernel = _parse_kernel(kernel)
         self.strict = strict
         self.unknown: List[Tuple[str, str]] = []

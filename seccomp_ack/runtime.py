@@ -35,7 +35,7 @@ from typing import Callable, Dict, Iterable, List, Optional
 
 from . import tables
 from .actions import ACK, ALLOW, Action, ERRNO
-from .errors import RuleError
+from .errors import RuleError, SeccompAckError
 from .rules import Filter
 
 log = logging.getLogger("seccomp_ack")
@@ -150,6 +150,8 @@ def vdso_clock_usable() -> bool:
 
 _lock = threading.Lock()
 _ring = None
+#: Set in the child of `seccomp-ack learn`, whose ring the supervisor owns.
+_supervised = False
 
 
 def trampoline_address() -> int:
@@ -235,6 +237,7 @@ class Monitor:
         self._thread: Optional[threading.Thread] = None
         self._stop = threading.Event()
         self._poll_lock = threading.Lock()
+        self._base: Dict[str, int] = {}
         self._delivered = 0
         self._seen = set()
         self.errors: List[BaseException] = []
@@ -247,7 +250,13 @@ class Monitor:
 
     def __enter__(self) -> "Monitor":
         from .installer import install
+        if _supervised:
+            raise SeccompAckError(
+                "a Monitor cannot run inside `seccomp-ack learn`: the learn "
+                "supervisor drains this process's event ring, and events "
+                "this Monitor took would be missing from the profile")
         self.ring = current_ring(self._ring_size, regs=self._regs)
+        self._base = self.ring.counters()
         self.program = install(self.filter, tsync=self._tsync)
         if self._use_thread:
             self._thread = threading.Thread(
@@ -352,8 +361,13 @@ class Monitor:
     def stats(self) -> Dict[str, int]:
         """Counters: delivered (to this Monitor), dropped (ring full), lost,
         and the handler's reported, silenced, quiet, foreign, refused."""
-        counters = self.ring.counters() if self.ring is not None else {}
-        return dict(counters, delivered=self._delivered)
+        if self.ring is None:
+            return {"delivered": 0}
+        # The handler's counters are the ring's, shared by every Monitor of
+        # the process: count from this Monitor's start.
+        now = self.ring.counters()
+        out = {k: v - self._base.get(k, 0) for k, v in now.items()}
+        return dict(out, delivered=self._delivered)
 
 
 class Learned:
@@ -364,8 +378,18 @@ class Learned:
         self.unknown: Dict[int, int] = collections.Counter()
         self.refused: List[Event] = []
         self.pids = set()
-        #: Names made but never reported (a dispatcher thread's).
+        #: Names made but never delivered as events: a dispatcher thread's,
+        #: and those whose events the ring had to drop (from its ``seen``
+        #: bitmap), so that the profile is complete all the same.
         self.unreported = set()
+
+    def add_numbers(self, numbers: Iterable[int]) -> None:
+        """Add syscalls known to have been made, by x86_64 number."""
+        for nr in numbers:
+            try:
+                self.unreported.add(tables.syscall_name(nr))
+            except ValueError:
+                self.unknown.setdefault(nr, 0)
 
     def add(self, event: Event) -> None:
         try:
@@ -407,11 +431,8 @@ class _Learning:
 
     def __exit__(self, *exc):
         self.monitor.close()
-        for nr in self.monitor.ring.quiet_seen():
-            try:
-                self.learned.unreported.add(tables.syscall_name(nr))
-            except ValueError:
-                pass
+        self.learned.add_numbers(self.monitor.ring.quiet_seen())
+        self.learned.add_numbers(self.monitor.ring.seen())
 
 
 def learn(*, data: int = 1, ring_size: int = DEFAULT_RING_SIZE):

@@ -3,6 +3,7 @@
 ::
 
     from hypothesis import given
+    from hypothesis import strategies as st
     from seccomp_ack import strategies as sst
 
     @given(sst.filters(), st.data())

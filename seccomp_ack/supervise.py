@@ -3,7 +3,10 @@
 A target is given the way ``python`` takes it: ``script.py [args]``,
 ``-m module [args]`` or ``-c code [args]``.  It runs in this interpreter,
 after the filter is installed, with ``sys.argv`` and ``sys.path[0]`` set as
-``python`` would set them; its exit status passes through.
+``python`` would set them; its exit status passes through.  A target that
+is an executable (an ELF program, a script whose ``#!`` line names no
+Python, or a command found on PATH) is exec'd instead, after the filter is
+installed: under ACK through the launcher, so it reports too.
 
 ``learn`` forks: the child installs the SIGSYS handler and an ACK filter and
 runs the target; the parent collects events from the shared ring until the
@@ -18,8 +21,10 @@ code path as in ``learn``, so a learned profile covers them.
 
 import atexit
 import ctypes
+import importlib.util
 import os
 import runpy
+import shutil
 import signal
 import sys
 import threading
@@ -34,6 +39,12 @@ from .installer import install
 from .rules import Filter
 
 PR_SET_CHILD_SUBREAPER = 36
+PR_SET_PDEATHSIG = 1
+
+#: Signals the supervisor passes on to the target and outlives, so that
+#: `timeout seccomp-ack learn ...` still writes the profile.
+FORWARDED = (signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT, signal.SIGUSR1,
+             signal.SIGUSR2)
 
 
 class TargetError(SeccompAckError, ValueError):
@@ -41,34 +52,77 @@ class TargetError(SeccompAckError, ValueError):
 
 
 class Target(NamedTuple):
-    kind: str          # "script", "module" or "code"
+    kind: str          # "script", "module", "code" or "exec"
     value: str         # the path, module name or code
-    argv: List[str]    # sys.argv as the target will see it
+    argv: List[str]    # sys.argv (or the program's argv) as it will see it
 
     def describe(self) -> str:
         return {"script": self.value, "module": f"-m {self.value}",
-                "code": "-c ..."}[self.kind]
+                "code": "-c ...", "exec": self.value}[self.kind]
+
+
+def _is_python_source(path: str) -> bool:
+    """True unless ``path`` is an ELF file or a ``#!`` script for another
+    interpreter than Python."""
+    if path.endswith(".py"):
+        return True
+    try:
+        with open(path, "rb") as f:
+            head = f.read(256)
+    except OSError:
+        return True   # let runpy report it
+    if head.startswith(b"\x7fELF"):
+        return False
+    if head.startswith(b"#!"):
+        return b"python" in head.split(b"\n", 1)[0]
+    return True
 
 
 def parse_target(argv: List[str]) -> Target:
-    """Parse ``script.py [args]``, ``-m module [args]`` or ``-c code [args]``."""
+    """Parse ``script.py [args]``, ``-m module [args]``, ``-c code [args]``
+    or ``program [args]``."""
     if not argv:
-        raise TargetError("no target given: expected script.py, -m module "
-                          "or -c code after --")
+        raise TargetError("no target given: expected script.py, -m module, "
+                          "-c code or a program after --")
     first = argv[0]
     if first in ("-m", "-c"):
         if len(argv) < 2:
             raise TargetError(f"{first} needs an argument")
         if first == "-m":
+            try:
+                found = importlib.util.find_spec(argv[1]) is not None
+            except (ImportError, ValueError):
+                found = False
+            if not found:
+                raise TargetError(f"no module named {argv[1]!r}")
             return Target("module", argv[1], [argv[1]] + argv[2:])
         return Target("code", argv[1], ["-c"] + argv[2:])
     if first.startswith("-"):
         raise TargetError(
-            f"unsupported python option {first!r}: give script.py, -m module "
-            "or -c code")
-    if not os.path.exists(first):
-        raise TargetError(f"target script {first!r} does not exist")
-    return Target("script", first, list(argv))
+            f"unsupported python option {first!r}: give script.py, -m module, "
+            "-c code or a program")
+    path = first
+    if not os.path.exists(path):
+        found = shutil.which(first) if os.sep not in first else None
+        if found is None:
+            raise TargetError(f"target {first!r} does not exist (nor is it "
+                              "a command on PATH)")
+        path = found
+    if path == first and _is_python_source(path):
+        return Target("script", path, list(argv))
+    if not os.access(path, os.X_OK):
+        raise TargetError(f"target {path!r} is not executable")
+    return Target("exec", path, list(argv))
+
+
+def _print_target_error(exc: BaseException) -> None:
+    # Start the traceback at the target's own code, as python would.
+    tb = exc.__traceback__
+    while tb is not None and (
+            tb.tb_frame.f_code.co_filename == __file__
+            or tb.tb_frame.f_code.co_filename.startswith("<frozen runpy")):
+        tb = tb.tb_next
+    traceback.print_exception(type(exc), exc, tb)
 
 
 def _exit_code(exc: SystemExit) -> int:
@@ -84,6 +138,13 @@ def _exit_code(exc: SystemExit) -> int:
 def run_target(target: Target) -> int:
     """Run ``target`` in this interpreter; return its exit status."""
     sys.argv = list(target.argv)
+    if target.kind == "exec":
+        try:
+            os.execv(target.value, target.argv)
+        except OSError as exc:
+            print(f"seccomp-ack: cannot exec {target.value!r}: {exc}",
+                  file=sys.stderr)
+            return 127
     try:
         if target.kind == "script":
             sys.path[0] = os.path.dirname(os.path.abspath(target.value))
@@ -99,11 +160,11 @@ def run_target(target: Target) -> int:
             exec(compile(target.value, "<string>", "exec"), module.__dict__)
     except SystemExit as exc:
         return _exit_code(exc)
-    except KeyboardInterrupt:
-        traceback.print_exc()
+    except KeyboardInterrupt as exc:
+        _print_target_error(exc)
         return 128 + signal.SIGINT
-    except BaseException:
-        traceback.print_exc()
+    except BaseException as exc:
+        _print_target_error(exc)
         return 1
     return 0
 
@@ -172,10 +233,16 @@ def learn(target: Target, *, data: int = 1,
                       f"{os.strerror(err)}")
     sys.stdout.flush()
     sys.stderr.flush()
+    supervisor = os.getpid()
     pid = os.fork()
     if pid == 0:
         code = 1
         try:
+            # Never outlive the supervisor: nobody would collect our events.
+            libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+            if os.getppid() != supervisor:
+                os._exit(1)
+            runtime._supervised = True
             runtime.attach(ring)
             install(program)
             code = run_target(target)
@@ -183,12 +250,19 @@ def learn(target: Target, *, data: int = 1,
             traceback.print_exc()
         finish(code)
     # The terminal's SIGINT reaches the target too; we stay to collect.
-    old_int = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # Other termination requests are passed on to the target.
+    old = {signal.SIGINT: signal.signal(signal.SIGINT, signal.SIG_IGN)}
+    for sig in FORWARDED:
+        old[sig] = signal.signal(sig, lambda s, f: os.kill(pid, s))
     try:
         learned = runtime.Learned()
         status = _reap_all(pid, ring, learned)
+        # The ring's bitmap knows every syscall that trapped, even those
+        # whose events were dropped when the ring was full.
+        learned.add_numbers(ring.seen())
     finally:
-        signal.signal(signal.SIGINT, old_int)
+        for sig, handler in old.items():
+            signal.signal(sig, handler)
         ring.unlink()
     return LearnResult(learned, status, ring.counters())
 

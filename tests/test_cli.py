@@ -175,7 +175,8 @@ def test_exec_of_a_32_bit_program_fails_clearly(tmp_path):
     learned = cli("learn", "-o", profile, "--", "-c", code, str(fake))
     assert learned.stdout == f"exec failed {errno.ENOTSUP}\n"
     assert "only x86-64 ELF programs can run under ACK" in learned.stderr
-    assert "tried execve" in learned.stderr
+    assert "execve failed with ENOTSUP: that program cannot run under ACK" \
+        in learned.stderr
 
 
 def test_console_script_matches_module(tmp_path):
@@ -192,7 +193,7 @@ def test_console_script_matches_module(tmp_path):
     (["learn", "-o", "x.json", "--"], "no target given"),
     (["learn", "-o", "x.json", "--", "-m"], "-m needs an argument"),
     (["learn", "-o", "x.json", "--", "/nonexistent/app.py"],
-     "target script '/nonexistent/app.py' does not exist"),
+     "target '/nonexistent/app.py' does not exist"),
     (["learn", "-o", "x.json", "--", "-X", "dev"],
      "unsupported python option '-X'"),
 ])
@@ -221,3 +222,84 @@ def test_malformed_profile_is_a_clear_error(tmp_path):
     out = cli("run", "--profile", str(bad), "--", "-c", "pass")
     assert out.returncode == 2
     assert "bad.json" in out.stderr
+
+
+def test_executables_are_learned_and_run_too(tmp_path):
+    profile = str(tmp_path / "p.json")
+    learned = cli("learn", "-o", profile, "--", "ls", str(WORKLOADS))
+    assert learned.returncode == 0, learned.stderr
+    assert "files_json.py" in learned.stdout
+    with open(profile) as f:
+        names = set(json.load(f)["syscalls"][0]["names"])
+    assert {"execve", "getdents64", "exit_group"} <= names
+    ran = cli("run", "--profile", profile, "--", "ls", str(WORKLOADS))
+    assert ran.stdout == learned.stdout, ran.stderr
+
+
+def test_a_full_ring_drops_events_but_not_profile_entries(tmp_path):
+    profile = str(tmp_path / "p.json")
+    code = ("import os, threading\n"
+            "def work():\n"
+            "    for _ in range(3000):\n"
+            "        os.getppid()\n"
+            "ts = [threading.Thread(target=work) for _ in range(4)]\n"
+            "[t.start() for t in ts]; [t.join() for t in ts]\n"
+            "os.getuid()\n")
+    learned = cli("learn", "-o", profile, "--ring-size", "2", "--", "-c",
+                  code)
+    assert learned.returncode == 0, learned.stderr
+    assert "events dropped (ring full)" in learned.stderr
+    with open(profile) as f:
+        names = set(json.load(f)["syscalls"][0]["names"])
+    assert {"getppid", "getuid", "clone3", "futex"} <= names
+
+
+def test_sigterm_to_learn_is_passed_on_and_the_profile_written(tmp_path):
+    profile = str(tmp_path / "p.json")
+    env = dict(os.environ, PYTHONPATH=PACKAGE_PARENT)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "seccomp_ack", "learn", "-o", profile, "--",
+         "-c", "import time; print('up', flush=True); time.sleep(60)"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    assert proc.stdout.readline() == "up\n"
+    proc.terminate()
+    out, err = proc.communicate(timeout=30)
+    assert proc.returncode == -signal.SIGTERM
+    assert "killed by SIGTERM" in err
+    with open(profile) as f:
+        assert "clock_nanosleep" in json.load(f)["syscalls"][0]["names"]
+
+
+def test_monitor_inside_learn_is_refused_clearly(tmp_path):
+    code = ("import seccomp_ack as sa\n"
+            "try:\n"
+            "    sa.Monitor(sa.Filter(default=sa.ALLOW)).__enter__()\n"
+            "except sa.SeccompAckError as e:\n"
+            "    print(e)\n")
+    learned = cli("learn", "-o", str(tmp_path / "p.json"), "--", "-c", code)
+    assert "a Monitor cannot run inside `seccomp-ack learn`" in \
+        learned.stdout
+
+
+@pytest.mark.parametrize("args, message", [
+    (["learn", "-o", "x.json", "--ring-size", "1000", "--", "-c", "1"],
+     "1000 is not a power of two"),
+    (["learn", "-o", "x.json", "-c", "1"], "give the target after --"),
+    (["learn", "-o", "x.json", "--", "-m", "no_such_module_here"],
+     "no module named 'no_such_module_here'"),
+    (["learn", "-o", "x.json", "--", "no-such-program-here"],
+     "'no-such-program-here' does not exist (nor is it a command on PATH)"),
+])
+def test_bad_command_lines_are_clear_errors(tmp_path, args, message):
+    out = cli(*args, cwd=tmp_path)
+    assert out.returncode == 2
+    assert message in out.stderr and "Traceback" not in out.stderr
+
+
+def test_target_tracebacks_start_at_the_target(tmp_path):
+    out = cli("learn", "-o", str(tmp_path / "p.json"), "--", "-c", "1/0")
+    assert out.returncode == 1
+    assert out.stderr.startswith(
+        "Traceback (most recent call last):\n"
+        '  File "<string>", line 1, in <module>\n'
+        "ZeroDivisionError: division by zero\n")

@@ -8,6 +8,7 @@ import copy
 import errno
 import glob
 import json
+import re
 import os
 import warnings
 
@@ -365,10 +366,10 @@ def rule_with(includes=None, excludes=None):
 
 
 @pytest.mark.parametrize("includes, excludes, caps, kernel, applies", [
-    ({"caps": ["CAP_A", "CAP_B"]}, None, ("CAP_A",), "6.1", False),
-    ({"caps": ["CAP_A", "CAP_B"]}, None, ("CAP_A", "CAP_B"), "6.1", True),
-    (None, {"caps": ["CAP_A", "CAP_B"]}, ("CAP_B",), "6.1", False),
-    (None, {"caps": ["CAP_A", "CAP_B"]}, ("CAP_C",), "6.1", True),
+    ({"caps": ["CAP_CHOWN", "CAP_KILL"]}, None, ("CAP_CHOWN",), "6.1", False),
+    ({"caps": ["CAP_CHOWN", "CAP_KILL"]}, None, ("CAP_CHOWN", "CAP_KILL"), "6.1", True),
+    (None, {"caps": ["CAP_CHOWN", "CAP_KILL"]}, ("CAP_KILL",), "6.1", False),
+    (None, {"caps": ["CAP_CHOWN", "CAP_KILL"]}, ("CAP_SETUID",), "6.1", True),
     ({"arches": ["arm64", "x86"]}, None, (), "6.1", False),
     ({"arches": ["amd64"]}, None, (), "6.1", True),
     (None, {"arches": ["amd64"]}, (), "6.1", False),
@@ -863,3 +864,15 @@ def test_random_filters_round_trip(flt, data):
     args_list += witnesses(flt)
     same_verdicts(flt, back, numbers, args_list)
 
+
+
+@pytest.mark.parametrize("cap, message", [
+    ("SYS_ADMIN", "unknown capability 'SYS_ADMIN' (did you mean "
+     "'CAP_SYS_ADMIN'?)"),
+    ("cap_sys_admin", "unknown capability 'cap_sys_admin'"),
+    ("CAP_BOGUS", "unknown capability 'CAP_BOGUS'; caps are names such as "
+     "CAP_SYS_ADMIN"),
+])
+def test_unknown_capabilities_are_errors_naming_them(cap, message):
+    with pytest.raises(ProfileError, match=re.escape(message)):
+        load_profile({"defaultAction": "SCMP_ACT_ALLOW"}, caps=[cap])
