@@ -617,9 +617,10 @@ static long core_clone(const struct k_siginfo *si, const struct k_ucontext *uc,
     long map = 0;
     uint64_t map_len = 0, child_sp;
     if (top != 0) {
-        /* A new stack: the frame goes at its top. */
-        child_sp = (top & ~7ull) - sizeof frame;
-        if ((top & 7) || core_copy_out(child_sp, frame, sizeof frame) != 0)
+        /* A new stack: the frame goes at its top (x86 stores need no
+         * alignment, so the child ends at exactly the top it asked for). */
+        child_sp = top - sizeof frame;
+        if (core_copy_out(child_sp, frame, sizeof frame) != 0)
             return -K_EFAULT;
     } else {
         /* The caller's stack, shared: the child runs on a copy. */
