@@ -13,31 +13,16 @@ from libc.string cimport memset
 
 from seccomp_ack.errors import raise_oserror
 
+from sa_event cimport SA_EV_NORETURN, SA_EV_REGS, SA_NREGS, sa_event
+
 
 cdef extern from "tracers.h" nogil:
     enum:
-        ST_NREGS
         ST_MAX_NR
-        ST_EV_REGS
-        ST_EV_NORETURN
         ST_EV_PRE
         ST_PTRACE_SECCOMP
         ST_PTRACE_SYSCALL
         ST_NOTIFY
-
-    struct st_event:
-        uint64_t seq
-        int32_t pid
-        int32_t tid
-        int32_t nr
-        uint32_t arch
-        uint32_t data
-        uint32_t flags
-        uint64_t args[6]
-        int64_t ret
-        uint64_t ip
-        uint64_t time_ns
-        uint64_t regs[23]
 
     struct st_tracer:
         int backend
@@ -50,7 +35,7 @@ cdef extern from "tracers.h" nogil:
         int leader_done
         int done
         int exec_errno
-        st_event *out
+        sa_event *out
         size_t out_cap
         size_t out_n
         uint64_t counts[1024]
@@ -73,8 +58,8 @@ cdef extern from "tracers.h" nogil:
                                   long nr, uint64_t n)
 
 
-EV_REGS = ST_EV_REGS
-EV_NORETURN = ST_EV_NORETURN
+EV_REGS = SA_EV_REGS
+EV_NORETURN = SA_EV_NORETURN
 EV_PRE = ST_EV_PRE
 PTRACE_SECCOMP = ST_PTRACE_SECCOMP
 PTRACE_SYSCALL = ST_PTRACE_SYSCALL
@@ -106,7 +91,7 @@ cdef class Tracer:
     """
 
     cdef st_tracer t
-    cdef st_event *buf
+    cdef sa_event *buf
     cdef bint spawned
 
     def __cinit__(self, int backend, bint events=True, bint exit_stop=True,
@@ -116,7 +101,7 @@ cdef class Tracer:
             raise_oserror(-rc, "tracer init", f"backend {backend}")
         if batch == 0:
             raise ValueError("batch must be at least 1")
-        self.buf = <st_event *>malloc(batch * sizeof(st_event))
+        self.buf = <sa_event *>malloc(batch * sizeof(sa_event))
         if self.buf == NULL:
             raise MemoryError()
         self.t.out = self.buf
@@ -182,7 +167,7 @@ cdef class Tracer:
                 raise_oserror(-rc, "trace", f"pid {self.t.leader}")
             break
         out = []
-        cdef st_event *e
+        cdef sa_event *e
         for i in range(self.t.out_n):
             e = &self.buf[i]
             out.append((
@@ -190,8 +175,8 @@ cdef class Tracer:
                 (e.args[0], e.args[1], e.args[2], e.args[3], e.args[4],
                  e.args[5]),
                 e.ret, e.ip, e.time_ns,
-                tuple([e.regs[j] for j in range(ST_NREGS)])
-                if e.flags & ST_EV_REGS else None))
+                tuple([e.regs[j] for j in range(SA_NREGS)])
+                if e.flags & SA_EV_REGS else None))
         self.t.out_n = 0
         return out
 

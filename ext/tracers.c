@@ -25,7 +25,7 @@
  * next SIGSTOP is the one auto-attach sends (suppress it), and the event
  * waiting for its exit stop.  A thread that exits inside a syscall (exit,
  * exit_group, or killed by a sibling's exit_group) never stops at exit;
- * its event is published with ST_EV_NORETURN when we reap it.
+ * its event is published with SA_EV_NORETURN when we reap it.
  *
  * Limit: we wait with waitpid(-1, __WALL), as any ptrace tracer must to
  * see its tracees' stops, so a child of the calling process that is not
@@ -79,7 +79,7 @@ struct st_tracee {
     pid_t tgid;
     int fresh;                   /* auto-attached: its first SIGSTOP is ours */
     int pending;                 /* ev waits for this thread's exit stop */
-    struct st_event ev;
+    struct sa_event ev;
 };
 
 static uint64_t now_ns(void)
@@ -153,10 +153,10 @@ static void count(struct st_tracer *t, uint64_t nr)
         t->counts_other++;
 }
 
-static void emit(struct st_tracer *t, const struct st_event *ev)
+static void emit(struct st_tracer *t, const struct sa_event *ev)
 {
     /* st_run stops before the buffer is full; one event per stop at most. */
-    struct st_event *out = &t->out[t->out_n++];
+    struct sa_event *out = &t->out[t->out_n++];
     *out = *ev;
     out->seq = t->seq++;
 }
@@ -422,7 +422,7 @@ static int resume(struct st_tracer *t, struct st_tracee *e, int sig)
 /* user_regs_struct in the order of the ucontext gregs (REG_R8 ...). */
 static void copy_regs(const struct user_regs_struct *r, uint64_t *g)
 {
-    uint64_t v[ST_NREGS] = {
+    uint64_t v[SA_NREGS] = {
         r->r8, r->r9, r->r10, r->r11, r->r12, r->r13, r->r14, r->r15,
         r->rdi, r->rsi, r->rbp, r->rbx, r->rdx, r->rax, r->rcx, r->rsp,
         r->rip, r->eflags,
@@ -437,8 +437,8 @@ static void start_event(struct st_tracer *t, struct st_tracee *e,
                         const struct __ptrace_syscall_info *info,
                         uint64_t nr, const uint64_t *args, uint32_t data)
 {
-    struct st_event *ev = &e->ev;
-    memset(ev, 0, offsetof(struct st_event, regs));
+    struct sa_event *ev = &e->ev;
+    memset(ev, 0, offsetof(struct sa_event, regs));
     ev->pid = e->tgid;
     ev->tid = e->tid;
     ev->nr = (int32_t)nr;
@@ -468,7 +468,7 @@ static int on_syscall_stop(struct st_tracer *t, struct st_tracee *e)
             struct user_regs_struct regs;
             if (ptrace(PTRACE_GETREGS, e->tid, 0, &regs) == 0) {
                 copy_regs(&regs, e->ev.regs);
-                e->ev.flags |= ST_EV_REGS;
+                e->ev.flags |= SA_EV_REGS;
             }
         }
         emit(t, &e->ev);
@@ -552,7 +552,7 @@ static void on_gone(struct st_tracer *t, pid_t pid, int status)
     struct st_tracee *e = find(t, pid);
     if (e) {
         if (e->pending) {
-            e->ev.flags |= ST_EV_NORETURN;
+            e->ev.flags |= SA_EV_NORETURN;
             e->ev.ret = 0;
             e->ev.time_ns = now_ns();
             emit(t, &e->ev);
@@ -687,8 +687,8 @@ static int run_notify(struct st_tracer *t)
             count(t, (uint64_t)req.data.nr);
         }
         if (report && t->want_events) {
-            struct st_event ev;
-            memset(&ev, 0, offsetof(struct st_event, regs));
+            struct sa_event ev;
+            memset(&ev, 0, offsetof(struct sa_event, regs));
             ev.tid = (int32_t)req.pid;
             ev.pid = cached_tgid(t, req.pid);
             ev.nr = req.data.nr;

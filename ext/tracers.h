@@ -13,14 +13,12 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#define ST_NREGS 23              /* same layout as the ACK runtime's regs */
+#include "runtime.h"             /* struct sa_event, SA_EV_*: one layout */
+
 #define ST_MAX_NR 1024           /* syscall numbers counted one by one */
 
-/* Event flags.  The first two have the values of runtime.h's SA_EV_REGS and
- * SA_EV_NORETURN, so that seccomp_ack.runtime.Event reads them alike. */
-#define ST_EV_REGS 0x1           /* regs[] holds the post-syscall registers */
-#define ST_EV_NORETURN 0x2       /* the syscall never returned (exit, or the
-                                    thread died inside it): no ret */
+/* Event flags: runtime.h's SA_EV_REGS and SA_EV_NORETURN (here: the thread
+ * died inside the syscall, so there is no ret), and one of our own. */
 #define ST_EV_PRE 0x100          /* seen before it ran (notify): args only,
                                     no ret */
 
@@ -28,21 +26,6 @@
 #define ST_PTRACE_SECCOMP 1      /* SECCOMP_RET_TRACE stop, then exit stop */
 #define ST_PTRACE_SYSCALL 2      /* PTRACE_SYSCALL: entry and exit stops */
 #define ST_NOTIFY 3              /* SECCOMP_RET_USER_NOTIF + CONTINUE */
-
-struct st_event {
-    uint64_t seq;
-    int32_t pid;                 /* thread group id */
-    int32_t tid;
-    int32_t nr;
-    uint32_t arch;
-    uint32_t data;               /* SECCOMP_RET_DATA of a TRACE verdict */
-    uint32_t flags;              /* ST_EV_* */
-    uint64_t args[6];
-    int64_t ret;                 /* raw return value, -errno on failure */
-    uint64_t ip;                 /* address after the syscall instruction */
-    uint64_t time_ns;            /* CLOCK_MONOTONIC when it was seen */
-    uint64_t regs[ST_NREGS];
-};
 
 struct st_tracee;
 
@@ -68,7 +51,7 @@ struct st_tracer {
     struct { pid_t tid, tgid; } tgid_cache[64];   /* notify */
     unsigned tgid_next;
 
-    struct st_event *out;        /* the caller's buffer */
+    struct sa_event *out;        /* the caller's buffer */
     size_t out_cap, out_n;
     uint64_t seq;
 
