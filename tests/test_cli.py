@@ -11,6 +11,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -262,6 +263,16 @@ def test_sigterm_to_learn_is_passed_on_and_the_profile_written(tmp_path):
          "-c", "import time; print('up', flush=True); time.sleep(60)"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
     assert proc.stdout.readline() == "up\n"
+    # Wait until the target sleeps (clock_nanosleep, 230 on x86_64), so the
+    # signal does not land between the print and the sleep.
+    with open(f"/proc/{proc.pid}/task/{proc.pid}/children") as f:
+        (target,) = f.read().split()
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        with open(f"/proc/{target}/syscall") as f:
+            if f.read().split()[0] == "230":
+                break
+        time.sleep(0.01)
     proc.terminate()
     out, err = proc.communicate(timeout=30)
     assert proc.returncode == -signal.SIGTERM
