@@ -363,6 +363,22 @@ static long core_sigaction_sigsys(const long a[6])
     return 0;
 }
 
+/* rt_sigaction for another signal: a handler whose sa_mask holds SIGSYS
+ * would run with SIGSYS blocked, and a trap in it would kill.  Install it
+ * with SIGSYS stripped from its mask (the application reads that back). */
+static long core_sigaction_other(const long a[6])
+{
+    struct k_sigaction act;
+    if (a[1] == 0 || a[3] != 8)
+        return core_syscall(NR_rt_sigaction, a[0], a[1], a[2], a[3], 0, 0);
+    if (core_copy_in(&act, (uintptr_t)a[1], sizeof act) != 0) {
+        core_count(pick_faults);
+        return -K_EFAULT;
+    }
+    act.mask &= ~SIGSYS_BIT;
+    return core_syscall(NR_rt_sigaction, a[0], (long)&act, a[2], 8, 0, 0);
+}
+
 static long core_refuse_exec(const char *why, uint64_t len)
 {
     core_syscall(NR_write, 2, (long)why, (long)len, 0, 0, 0);
@@ -792,10 +808,10 @@ static void core_handle(int sig, struct k_siginfo *si, struct k_ucontext *uc)
     case NR_rt_sigaction:
         if (a[0] == K_SIGSYS) {
             ret = core_sigaction_sigsys(a);
-            flags = SA_EV_EMULATED;
         } else {
-            ret = core_syscall(nr, a[0], a[1], a[2], a[3], a[4], a[5]);
+            ret = core_sigaction_other(a);
         }
+        flags = SA_EV_EMULATED;
         break;
     case NR_clone:
     case NR_clone3:

@@ -52,6 +52,7 @@
 #define K_SIG_UNBLOCK 1
 #define PAGE 4096ul
 #define STACK_SIZE (8ul << 20)
+#define STACK_GUARD (1ul << 20)  /* the kernel's stack_guard_gap: 256 pages */
 
 /* The trampoline page, at the fixed address through the linker's
  * --section-start (setup.py): `syscall; ret`. */
@@ -454,10 +455,18 @@ __attribute__((noreturn, used)) void launcher_main(long *sp)
         interp_base = interp.base;
     }
 
-    /* The new stack: argc, argv, NULL, envp, NULL, auxv, AT_NULL. */
-    long stack = SYS(NR_mmap, 0, STACK_SIZE, K_PROT_READ | K_PROT_WRITE,
+    /* The new stack: argc, argv, NULL, envp, NULL, auxv, AT_NULL.  Below
+     * it, a guard gap of inaccessible pages, as the kernel keeps below a
+     * [stack], so that an overflow faults instead of running into
+     * whatever is mapped beneath. */
+    long gap = SYS(NR_mmap, 0, STACK_GUARD + STACK_SIZE, 0,
+                   K_MAP_PRIVATE | K_MAP_ANONYMOUS | K_MAP_NORESERVE, -1, 0);
+    if (is_err(gap))
+        die("cannot map a stack for", path);
+    long stack = SYS(NR_mmap, gap + STACK_GUARD, STACK_SIZE,
+                     K_PROT_READ | K_PROT_WRITE,
                      K_MAP_PRIVATE | K_MAP_ANONYMOUS | K_MAP_STACK |
-                         K_MAP_NORESERVE,
+                         K_MAP_NORESERVE | K_MAP_FIXED,
                      -1, 0);
     if (is_err(stack))
         die("cannot map a stack for", path);

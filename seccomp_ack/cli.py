@@ -128,8 +128,8 @@ def _summary(result, output: str) -> str:
     status = result.status
     if status is not None and os.WIFSIGNALED(status):
         sig = signal.Signals(os.WTERMSIG(status))
-        why = (": it made a syscall the learning filter does not cover "
-               "(an i386 `int 0x80` call; only x86-64 syscalls are learned)"
+        why = (": a seccomp verdict killed it (an i386 `int 0x80` call, "
+               "which learning does not cover, does that)"
                if sig == signal.SIGSYS else "")
         lines.append(f"seccomp_ack: the target was killed by {sig.name}"
                      f"{why}")
@@ -167,6 +167,9 @@ def main(argv: Optional[List[str]] = None) -> int:
 def _check_output(path: str) -> None:
     # Before the target runs: a profile that cannot be written is lost work.
     directory = os.path.dirname(os.path.abspath(path))
+    if os.path.isdir(path):
+        raise OSError(errno.EISDIR, f"cannot write the profile {path!r}: "
+                      "it is a directory")
     if not os.path.isdir(directory):
         raise OSError(errno.ENOENT, f"cannot write the profile {path!r}: "
                       f"directory {directory!r} does not exist")

@@ -86,8 +86,9 @@ UNREPORTED_UNDER_ACK = frozenset({"rt_sigreturn", "restart_syscall"})
 #: Calls the runtime must see whenever a filter reports with ACK, even if
 #: the filter's rules allow them outright: blocking SIGSYS (a trap while
 #: it is blocked kills the process: glibc blocks every signal around
-#: pthread_create), replacing the SIGSYS handler, and exec (the new image
-#: must start under the launcher).  On x86_64 they get guard rules, added
+#: pthread_create; a handler installed with a full sa_mask blocks it while
+#: it runs), replacing the SIGSYS handler, and exec (the new image must
+#: start under the launcher).  On x86_64 they get guard rules, added
 #: after every other rule, that replace ALLOW (an ALLOW rule's, or an ALLOW
 #: default's) and nothing else: ACK_GUARD, or the default when the default
 #: is a reporting ACK.  ACK_GUARD ranks with ACK, so it overrides ALLOW (and
@@ -99,6 +100,8 @@ GUARDED: Tuple[Tuple[str, Tuple[Condition, ...]], ...] = (
     ("rt_sigprocmask", (Condition(0, "ne", 1, width=32),
                         Condition(1, "ne", 0))),
     ("rt_sigaction", (Condition(0, "eq", 31, width=32),)),     # SIGSYS
+    # Any handler: its sa_mask must not block SIGSYS while it runs.
+    ("rt_sigaction", (Condition(1, "ne", 0),)),
     ("execve", ()),
     ("execveat", ()),
 )

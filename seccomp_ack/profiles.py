@@ -316,6 +316,20 @@ CAPABILITIES = frozenset(f"CAP_{name}" for name in (
     "PERFMON BPF CHECKPOINT_RESTORE").split())
 
 
+def _normalise_cap(cap: Any) -> str:
+    """``sys_admin``, ``cap_sys_admin`` -> ``CAP_SYS_ADMIN``, as Docker
+    normalises capability names; an unknown name is an error naming it."""
+    if not isinstance(cap, str):
+        raise TypeError(f"capability {cap!r} is not a string")
+    name = cap.upper()
+    if not name.startswith("CAP_"):
+        name = "CAP_" + name
+    if name not in CAPABILITIES:
+        raise ProfileError("", f"unknown capability {cap!r}; caps are names "
+                           "such as CAP_SYS_ADMIN")
+    return name
+
+
 class _Loader:
     """One load: the host's caps and kernel, and what was skipped."""
 
@@ -325,15 +339,7 @@ class _Loader:
             raise TypeError(
                 f"caps must be a collection of names, not the string "
                 f"{caps!r}")
-        self.caps = frozenset(caps)
-        for cap in sorted(self.caps, key=repr):
-            if not isinstance(cap, str):
-                raise TypeError(f"capability {cap!r} is not a string")
-            if cap not in CAPABILITIES:
-                hint = f" (did you mean 'CAP_{cap.upper()}'?)" \
-                    if f"CAP_{cap.upper()}" in CAPABILITIES else ""
-                raise ProfileError("", f"unknown capability {cap!r}{hint}; "
-                                   "caps are names such as CAP_SYS_ADMIN")
+        self.caps = frozenset(_normalise_cap(cap) for cap in caps)
         self.kernel = _parse_kernel(kernel)
         self.strict = strict
         self.unknown: List[Tuple[str, str]] = []

@@ -344,7 +344,10 @@ class Monitor:
         else:
             self.events()  # drained into the seen set, not delivered
         seen = set()
-        for nr in self._seen | set(self.ring.quiet_seen()):
+        # The ring's bitmap holds every syscall that trapped, so those whose
+        # events were dropped are not denied for that.
+        for nr in self._seen | set(self.ring.seen()) | \
+                set(self.ring.quiet_seen()):
             try:
                 seen.add(tables.syscall_name(nr))
             except ValueError:
@@ -402,10 +405,11 @@ class Learned:
 
     def syscalls(self) -> List[str]:
         """Names seen, plus those the ACK runtime cannot report (which a
-        program may have used unseen), sorted."""
+        program may have used unseen), plus exit and exit_group (a program
+        killed before it could exit must still be able to end), sorted."""
         from .codegen import UNREPORTED_UNDER_ACK
         return sorted(set(self.counts) | self.unreported |
-                      set(UNREPORTED_UNDER_ACK))
+                      set(UNREPORTED_UNDER_ACK) | set(ALWAYS_ALLOWED_BY_LOCK))
 
     def filter(self, default: Action = ERRNO(1)) -> Filter:
         """A filter allowing what was learned, ``default`` for the rest."""

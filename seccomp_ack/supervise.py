@@ -89,10 +89,14 @@ def parse_target(argv: List[str]) -> Target:
         if len(argv) < 2:
             raise TargetError(f"{first} needs an argument")
         if first == "-m":
+            # As `python -m` does: look in the current directory first.
+            sys.path.insert(0, os.getcwd())
             try:
                 found = importlib.util.find_spec(argv[1]) is not None
             except (ImportError, ValueError):
                 found = False
+            finally:
+                sys.path.pop(0)
             if not found:
                 raise TargetError(f"no module named {argv[1]!r}")
             return Target("module", argv[1], [argv[1]] + argv[2:])
@@ -147,8 +151,9 @@ def run_target(target: Target) -> int:
             return 127
     try:
         if target.kind == "script":
-            sys.path[0] = os.path.dirname(os.path.abspath(target.value))
-            runpy.run_path(target.value, run_name="__main__")
+            path = os.path.abspath(target.value)  # python's __file__ is
+            sys.path[0] = os.path.dirname(path)   # absolute since 3.9
+            runpy.run_path(path, run_name="__main__")
         elif target.kind == "module":
             sys.path[0] = os.getcwd()
             runpy.run_module(target.value, run_name="__main__",

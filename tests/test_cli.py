@@ -314,3 +314,82 @@ def test_target_tracebacks_start_at_the_target(tmp_path):
         "Traceback (most recent call last):\n"
         '  File "<string>", line 1, in <module>\n'
         "ZeroDivisionError: division by zero\n")
+
+
+def _cc(tmp_path, name, source):
+    (tmp_path / f"{name}.c").write_text(source)
+    exe = str(tmp_path / name)
+    subprocess.run(["cc", "-O1", "-o", exe, str(tmp_path / f"{name}.c")],
+                   check=True)
+    return exe
+
+
+def test_a_handler_with_a_full_sa_mask_may_make_syscalls(tmp_path):
+    """sigfillset(&sa.sa_mask) would block SIGSYS while the handler runs,
+    and its write() would then kill the process: the runtime strips
+    SIGSYS from every handler's mask."""
+    exe = _cc(tmp_path, "samask", r"""
+#include <signal.h>
+#include <string.h>
+#include <unistd.h>
+static void on_usr1(int s) { (void)s; write(1, "in handler\n", 11); }
+int main(void) {
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_usr1;
+    sigfillset(&sa.sa_mask);
+    sigaction(SIGUSR1, &sa, 0);
+    raise(SIGUSR1);
+    write(1, "done\n", 5);
+    return 0;
+}
+""")
+    learned = cli("learn", "-o", str(tmp_path / "p.json"), "--", exe)
+    assert (learned.returncode, learned.stdout) == (0, "in handler\ndone\n")
+
+
+def test_an_exec_d_program_has_a_guard_gap_below_its_stack(tmp_path):
+    exe = _cc(tmp_path, "gap", r"""
+#include <stdio.h>
+int main(void) {
+    char here;
+    unsigned long sp = (unsigned long)&here, lo, hi, prev_hi = 0;
+    char perms[8], prev[8] = "";
+    FILE *f = fopen("/proc/self/maps", "r");
+    while (fscanf(f, "%lx-%lx %7s %*[^\n]", &lo, &hi, perms) == 3) {
+        if (lo <= sp && sp < hi) {
+            printf("%s\n", prev_hi == lo ? prev : "none");
+            return 0;
+        }
+        prev_hi = hi;
+        snprintf(prev, sizeof prev, "%s", perms);
+    }
+    return 1;
+}
+""")
+    learned = cli("learn", "-o", str(tmp_path / "p.json"), "--", exe)
+    # Right below the stack: an inaccessible mapping, or nothing mapped.
+    assert learned.stdout in ("---p\n", "none\n"), learned.stderr
+
+
+def test_profile_of_a_killed_target_still_lets_programs_exit(tmp_path):
+    profile = str(tmp_path / "p.json")
+    cli("learn", "-o", profile, "--", "-c",
+        "import os, signal; os.kill(os.getpid(), signal.SIGKILL)")
+    with open(profile) as f:
+        names = set(json.load(f)["syscalls"][0]["names"])
+    assert {"exit", "exit_group"} <= names
+
+
+def test_module_targets_are_found_in_the_current_directory(tmp_path):
+    (tmp_path / "mypkg").mkdir()
+    (tmp_path / "mypkg" / "__init__.py").write_text("")
+    (tmp_path / "mypkg" / "__main__.py").write_text("print('mypkg ran')")
+    out = cli("learn", "-o", "p.json", "--", "-m", "mypkg", cwd=tmp_path)
+    assert out.stdout == "mypkg ran\n", out.stderr
+
+
+def test_learn_refuses_a_directory_as_output_before_running(tmp_path):
+    out = cli("learn", "-o", str(tmp_path), "--", "-c", "print('ran')")
+    assert out.returncode == 2 and out.stdout == ""
+    assert "it is a directory" in out.stderr

@@ -82,7 +82,8 @@ def _guarded(nr, args):
         return False
     how, new_set = args[0] & 0xFFFFFFFF, args[1]
     return (name == "rt_sigprocmask" and how != 1 and new_set != 0
-            or name == "rt_sigaction" and args[0] & 0xFFFFFFFF == 31
+            or name == "rt_sigaction" and (args[0] & 0xFFFFFFFF == 31
+                                           or args[1] != 0)
             or name in ("execve", "execveat"))
 
 
@@ -736,7 +737,8 @@ GUARD_CASES = [
     (3, _reporting(), "rt_sigprocmask", (SIG_UNBLOCK, SET), 0, ALLOW.value),
     (4, _reporting(), "rt_sigprocmask", (SIG_BLOCK, 0), 0, ALLOW.value),
     (5, _reporting(), "rt_sigaction", (SIGSYS, SET), 0, RET_TRAP | GUARD),
-    (6, _reporting(), "rt_sigaction", (SIGINT, SET), 0, ALLOW.value),
+    (6, _reporting(), "rt_sigaction", (SIGINT, SET), 0, RET_TRAP | GUARD),
+    (16, _reporting(), "rt_sigaction", (SIGINT, 0), 0, ALLOW.value),
     (7, _reporting(), "execve", (), 0, RET_TRAP | GUARD),
     (8, _reporting(), "execveat", (), 0, RET_TRAP | GUARD),
     # Never more permissive than the filter's own verdict:

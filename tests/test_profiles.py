@@ -867,12 +867,18 @@ def test_random_filters_round_trip(flt, data):
 
 
 @pytest.mark.parametrize("cap, message", [
-    ("SYS_ADMIN", "unknown capability 'SYS_ADMIN' (did you mean "
-     "'CAP_SYS_ADMIN'?)"),
-    ("cap_sys_admin", "unknown capability 'cap_sys_admin'"),
     ("CAP_BOGUS", "unknown capability 'CAP_BOGUS'; caps are names such as "
      "CAP_SYS_ADMIN"),
+    ("bogus", "unknown capability 'bogus'"),
 ])
 def test_unknown_capabilities_are_errors_naming_them(cap, message):
     with pytest.raises(ProfileError, match=re.escape(message)):
         load_profile({"defaultAction": "SCMP_ACT_ALLOW"}, caps=[cap])
+
+
+@pytest.mark.parametrize("cap", ["CAP_SYS_ADMIN", "SYS_ADMIN", "sys_admin",
+                                 "cap_sys_admin"])
+def test_capability_names_are_normalised_as_docker_does(cap):
+    flt = load_profile(os.path.join(PROFILES, "moby-profiles_seccomp_"
+                                    "default.json"), caps=[cap])
+    assert flt.evaluate(tables.syscall_number("mount"))[0] == ALLOW

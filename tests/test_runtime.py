@@ -634,3 +634,20 @@ def test_registers_can_be_asked_for_after_the_ring_exists():
     without, matches = in_child(body).value
     assert without is None
     assert matches
+
+
+def test_lock_allows_what_trapped_even_if_its_events_were_dropped():
+    def body():
+        with sa.Monitor(sa.Filter(default=sa.ACK(1)), ring_size=4) as mon:
+            r, w = os.pipe()
+            os.write(w, b"x")
+            for _ in range(200):
+                os.getppid()
+            cwd = os.getcwd()               # its event is surely dropped
+            dropped = mon.stats["dropped"]
+            mon.lock(sa.ERRNO(1))
+            return dropped, os.getcwd() == cwd
+
+    dropped, same = in_child(body).value
+    assert dropped > 0
+    assert same
