@@ -17,7 +17,8 @@ from posix.mman cimport (MAP_ANONYMOUS, MAP_FAILED, MAP_SHARED, PROT_READ,
 from seccomp_ack.errors import raise_oserror
 
 from sa_event cimport (SA_EV_BEFORE, SA_EV_EMULATED, SA_EV_NORETURN,
-                       SA_EV_REFUSED, SA_EV_REGS, SA_NREGS, sa_event)
+                       SA_EV_REFUSED, SA_EV_REGS, SA_NREGS, event_tuple,
+                       sa_event)
 
 
 cdef extern from "runtime.h" nogil:
@@ -219,13 +220,7 @@ cdef class Ring:
                 n = sa_ring_drain(self.ring, self.buf, want)
             for i in range(n):
                 e = &self.buf[i]
-                out.append((
-                    e.seq, e.pid, e.tid, e.nr, e.arch, e.data, e.flags,
-                    (e.args[0], e.args[1], e.args[2], e.args[3], e.args[4],
-                     e.args[5]),
-                    e.ret, e.ip, e.time_ns,
-                    tuple([e.regs[j] for j in range(SA_NREGS)])
-                    if e.flags & SA_EV_REGS else None))
+                out.append(event_tuple(e))
             if n < want:
                 break
         return out

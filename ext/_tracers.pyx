@@ -13,7 +13,8 @@ from libc.string cimport memset
 
 from seccomp_ack.errors import raise_oserror
 
-from sa_event cimport SA_EV_NORETURN, SA_EV_REGS, SA_NREGS, sa_event
+from sa_event cimport (SA_EV_NORETURN, SA_EV_REGS, SA_NREGS, event_tuple,
+                       sa_event)
 
 
 cdef extern from "tracers.h" nogil:
@@ -170,13 +171,7 @@ cdef class Tracer:
         cdef sa_event *e
         for i in range(self.t.out_n):
             e = &self.buf[i]
-            out.append((
-                e.seq, e.pid, e.tid, e.nr, e.arch, e.data, e.flags,
-                (e.args[0], e.args[1], e.args[2], e.args[3], e.args[4],
-                 e.args[5]),
-                e.ret, e.ip, e.time_ns,
-                tuple([e.regs[j] for j in range(SA_NREGS)])
-                if e.flags & SA_EV_REGS else None))
+            out.append(event_tuple(e))
         self.t.out_n = 0
         return out
 

@@ -25,3 +25,15 @@ cdef extern from "runtime.h" nogil:
         uint64_t ip
         uint64_t time_ns
         uint64_t regs[23]
+
+
+cdef inline tuple event_tuple(const sa_event *e):
+    """The event as Python sees it (seccomp_ack.runtime.Event's fields):
+    (seq, pid, tid, nr, arch, data, flags, args, ret, ip, time_ns, regs),
+    regs None unless SA_EV_REGS."""
+    return (e.seq, e.pid, e.tid, e.nr, e.arch, e.data, e.flags,
+            (e.args[0], e.args[1], e.args[2], e.args[3], e.args[4],
+             e.args[5]),
+            e.ret, e.ip, e.time_ns,
+            tuple([e.regs[j] for j in range(SA_NREGS)])
+            if e.flags & SA_EV_REGS else None)

@@ -68,14 +68,17 @@ def _run(cmd, **kw):
 def sanitized(tmp_path_factory):
     """(package directory, environment) of a sanitized build."""
     libs = [_runtime_library("libasan.so"), _runtime_library("libubsan.so")]
-    if None in libs:
-        pytest.skip(f"{CC} has no ASan/UBSan runtime library")
+    # This machine's compiler has them (gcc's libasan and libubsan): their
+    # absence is a broken toolchain, reported as a failure, not a skip.
+    assert None not in libs, f"{CC} has no ASan/UBSan runtime library"
     top = tmp_path_factory.mktemp("sanitized")
     probe = top / "probe.c"
     probe.write_text(PROBE)
-    if subprocess.run([CC, *SANITIZE, "-o", str(top / "probe"), str(probe)],
-                      capture_output=True).returncode != 0:
-        pytest.skip(f"{CC} cannot link a program with {' '.join(SANITIZE)}")
+    linked = subprocess.run([CC, *SANITIZE, "-o", str(top / "probe"),
+                             str(probe)], capture_output=True, text=True)
+    assert linked.returncode == 0, \
+        f"{CC} cannot link a program with {' '.join(SANITIZE)}: " \
+        f"{linked.stderr}"
 
     # A copy of the package, with the sanitized _runtime in place of the
     # regular one (the launcher and the other modules as they are).
