@@ -9,7 +9,6 @@ all of them, and the median over repetitions is kept with its spread.
 
 import json
 import os
-import platform
 import shutil
 import statistics
 import subprocess
@@ -22,7 +21,7 @@ import seccomp_ack as sa
 from seccomp_ack import tracers
 from seccomp_ack.asm import longest_path
 
-from .worker import WORKLOAD_SYSCALLS, WORKLOAD_UNITS
+from .worker import WORKLOAD_SYSCALLS
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)

@@ -76,9 +76,9 @@ from .multiplexers import (  # noqa: F401 - MultiplexerWarning re-exported
 from .rules import Condition, Filter
 
 __all__ = ["compile_filter", "compile_instructions", "check_stack_budget",
-           "kernel_length",
-           "lower_rules", "longest_path", "UNREPORTED_UNDER_ACK", "GUARDED",
-           "ACK_GUARD"]
+           "kernel_length", "lower_rules", "longest_path",
+           "UNREPORTED_UNDER_ACK", "GUARDED", "ACK_GUARD",
+           "MultiplexerWarning"]
 
 #: x86_64 syscalls whose ACK verdict is lowered to ALLOW (never reported).
 UNREPORTED_UNDER_ACK = frozenset({"rt_sigreturn", "restart_syscall"})
