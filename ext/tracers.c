@@ -748,17 +748,8 @@ void st_kill(struct st_tracer *t)
                 continue;
             break;
         }
-        if (WIFEXITED(status) || WIFSIGNALED(status)) {
-            struct st_tracee *e = find(t, pid);
-            if (e)
-                drop(t, e);
-            if (pid == t->leader) {
-                t->leader_status = status;
-                t->leader_done = 1;
-            }
-            if (t->leader_done && t->ntracees == 0)
-                t->done = 1;
-        }
+        if (WIFEXITED(status) || WIFSIGNALED(status))
+            on_gone(t, pid, status);  /* nothing pending under notify */
     }
     t->done = 1;
 }
